@@ -1,0 +1,3 @@
+"""gankit: train, sample and evaluate generative adversarial networks, CPU first."""
+
+__version__ = "0.1.0"

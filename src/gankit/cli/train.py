@@ -1,0 +1,125 @@
+"""``gankit train``: start a run from a YAML preset, or resume one."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+
+from gankit.errors import CheckpointError, ConfigError, GankitError
+
+log = logging.getLogger("gankit")
+
+EXAMPLES = """examples:
+  gankit train configs/mnist_mlp.yaml                       # run dir runs/mnist_mlp
+  gankit train configs/mnist_mlp.yaml --max-minutes 3 --run-dir runs/demo
+  gankit train configs/mnist_mlp.yaml --set loss.name=saturating --seed 1
+  gankit train --resume runs/demo --max-steps 20000
+"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a GAN", description="Train a GAN from a YAML preset, or resume a run.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("config", nargs="?", help="YAML preset, e.g. configs/mnist_mlp.yaml")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its newest valid checkpoint")
+    p.add_argument("--run-dir", help="where to write the run (default: runs/<preset name>)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.lr_g=1e-4")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps in total (sets train.max_steps)")
+    p.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this many minutes of this invocation")
+    p.add_argument("--seed", type=int, help="random seed (sets train.seed)")
+    p.add_argument("--data-dir", help="data root (sets data.dir; default $GANKIT_DATA or ~/.cache/gankit/data)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--run-dir {run_dir}: exists and is not a directory")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"run directory {run_dir} already exists; use --resume {run_dir} to continue it or --overwrite to replace it")
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError(f"--overwrite: {run_dir} does not look like a gankit run (no config.yaml); refusing to delete it")
+        shutil.rmtree(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--run-dir {run_dir}: cannot create it ({exc.strerror})") from None
+    probe = run_dir / ".write-test"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"--run-dir {run_dir}: not writable ({exc.strerror})") from None
+
+
+def _check_positive(name: str, value) -> None:
+    if value is not None and value <= 0:
+        raise ConfigError(f"{name}: {value} must be a positive number")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gankit.training.checkpoint import load_latest_checkpoint
+    from gankit.training.config import load_config
+    from gankit.training.trainer import Trainer, trainer_from_checkpoint_state
+
+    _check_positive("--max-steps", args.max_steps)
+    _check_positive("--max-minutes", args.max_minutes)
+    overrides = list(args.overrides)
+    if args.max_steps is not None:
+        overrides.append(f"train.max_steps={args.max_steps}")
+    if args.seed is not None:
+        overrides.append(f"train.seed={args.seed}")
+    if args.data_dir is not None:
+        overrides.append(f"data.dir={args.data_dir}")
+
+    if args.resume:
+        if args.config:
+            raise ConfigError("give either a CONFIG to start a run or --resume RUN_DIR, not both")
+        if args.overrides or args.seed is not None:
+            raise ConfigError("--resume continues a run with its own config; only --max-steps, --max-minutes and --data-dir may change")
+        run_dir = Path(args.resume)
+        if not (run_dir / "config.yaml").is_file():
+            raise ConfigError(f"--resume {run_dir}: not a gankit run directory (no config.yaml)")
+        found = load_latest_checkpoint(run_dir / "checkpoints")
+        if found is None:
+            raise CheckpointError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'}")
+        path, state = found
+        changes: dict = {}
+        if args.max_steps is not None:
+            changes["train"] = {"max_steps": args.max_steps}
+        if args.data_dir is not None:
+            changes["data"] = {"dir": args.data_dir}
+        trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes)
+        log.info("resuming %s from step %d (%s)", run_dir, trainer.step, path.name)
+    else:
+        if not args.config:
+            raise ConfigError("give a CONFIG (e.g. configs/mnist_mlp.yaml) or --resume RUN_DIR")
+        cfg = load_config(args.config, overrides)
+        run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.config).stem
+        _prepare_run_dir(run_dir, args.overwrite)
+        trainer = Trainer(cfg, run_dir)
+    log.info("data: %s (%d images)", trainer.dataset.source, len(trainer.dataset))
+    log.info(
+        "model %s, %d steps of batch %d on %s; writing to %s",
+        trainer.cfg.model.name, trainer.total_steps, trainer.cfg.train.batch_size, trainer.device, run_dir,
+    )
+    if trainer.step >= trainer.total_steps:
+        log.info("the run is already at step %d of %d; raise --max-steps to train further", trainer.step, trainer.total_steps)
+        return 0
+    result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress)
+    if result.status == "interrupted":
+        log.info("stopped at step %d with a checkpoint; continue with: gankit train --resume %s", result.step, run_dir)
+        return 130
+    if result.status == "time_limit":
+        log.info("time limit reached at step %d; continue with: gankit train --resume %s", result.step, run_dir)
+    log.info("samples: %s; generator: %s", run_dir / "samples" / "final.png", run_dir / "export")
+    return 0
+
+
+__all__ = ["add_parser", "run", "GankitError"]

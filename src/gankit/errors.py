@@ -1,0 +1,21 @@
+"""Exceptions for problems the user can fix.
+
+The CLI prints a :class:`GankitError` as one line and exits non-zero; anything
+else is a bug in gankit and keeps its traceback.
+"""
+
+
+class GankitError(Exception):
+    """A problem with the user's input (config, data, checkpoint, path, argument)."""
+
+
+class ConfigError(GankitError):
+    """A config key, type or value is not allowed."""
+
+
+class DataError(GankitError):
+    """A dataset is missing, corrupt or cannot be fetched."""
+
+
+class CheckpointError(GankitError):
+    """A checkpoint or exported model is missing, corrupt or does not match."""

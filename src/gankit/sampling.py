@@ -1,0 +1,107 @@
+"""Load a trained generator from a run and draw images from it."""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gankit.data import to_uint8
+from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.models import create_model, generator_spec, load_generator
+from gankit.training.checkpoint import atomic_write_bytes, load_checkpoint, load_latest_checkpoint
+
+OUTPUT_SUFFIXES = (".png", ".npz")
+
+
+def generator_from_state(state: dict[str, Any], origin: str) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the generator stored in a training checkpoint (its EMA copy when there is one)."""
+    try:
+        cfg = state["config"]
+        model = cfg["model"]
+        weights = state.get("generator_ema") or state["generator"]
+        img_shape = tuple(state.get("img_shape") or _img_shape_from_config(cfg))
+        num_classes = int(state.get("num_classes", 0))
+        spec = generator_spec(model["name"], img_shape, model["latent_dim"], num_classes, model.get("options", {}))
+        generator = create_model(spec["model"], img_shape, spec["latent_dim"], num_classes, **spec["options"]).generator
+        generator.load_state_dict(weights)
+    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        raise CheckpointError(f"{origin}: cannot rebuild the generator ({first})") from None
+    return generator.eval(), spec
+
+
+def _img_shape_from_config(cfg: dict[str, Any]) -> tuple[int, int, int]:
+    from gankit.data import load_dataset
+
+    data = cfg["data"]
+    return load_dataset(data["name"], "train", data.get("dir")).img_shape
+
+
+def load_run_generator(run_dir: str | Path, checkpoint: str | Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
+    """The generator of a run: ``checkpoint`` if given, else the newest valid checkpoint, else ``export/``."""
+    run_dir = Path(run_dir)
+    if checkpoint is not None:
+        return generator_from_state(load_checkpoint(checkpoint), str(checkpoint))
+    if not run_dir.is_dir():
+        raise ConfigError(f"{run_dir}: run directory not found")
+    found = load_latest_checkpoint(run_dir / "checkpoints")
+    if found is not None:
+        return generator_from_state(found[1], str(found[0]))
+    if (run_dir / "export" / "generator.json").is_file():
+        return load_generator(run_dir / "export")
+    raise CheckpointError(f"{run_dir}: no valid checkpoint in checkpoints/ and no export/ to sample from")
+
+
+@torch.no_grad()
+def generate(
+    generator: nn.Module, spec: dict[str, Any], num: int, seed: int, labels: torch.Tensor | None = None, batch_size: int = 256
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Draw ``num`` images as uint8 (N, C, H, W); the same seed gives the same images.
+
+    Conditional generators get ``labels`` (default: classes in turn, 0, 1, 2, ...).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(num, spec["latent_dim"], generator=gen)
+    num_classes = spec.get("num_classes", 0)
+    if num_classes and labels is None:
+        labels = torch.arange(num) % num_classes
+    device = next(generator.parameters()).device
+    chunks = []
+    for start in range(0, num, batch_size):
+        zb = z[start:start + batch_size].to(device)
+        out = generator(zb, labels[start:start + batch_size].to(device)) if num_classes else generator(zb)
+        chunks.append(to_uint8(out).cpu())
+    return torch.cat(chunks), (labels if num_classes else None)
+
+
+def write_images(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:
+    """Write uint8 (N, C, H, W) images as a PNG grid or an ``.npz`` (key ``images``, plus ``labels``)."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    out = Path(out)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ConfigError(f"--out {out}: unknown file type {out.suffix!r}; use one of: {', '.join(OUTPUT_SUFFIXES)}")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    buffer = io.BytesIO()
+    if out.suffix.lower() == ".png":
+        grid = make_grid(images, nrow=int(math.ceil(math.sqrt(len(images)))), padding=2)  # (C, H', W') uint8
+        array = grid.permute(1, 2, 0).numpy()
+        Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(buffer, format="PNG")
+    else:
+        arrays = {"images": images.numpy()}
+        if labels is not None:
+            arrays["labels"] = labels.numpy().astype(np.int64)
+        np.savez(buffer, **arrays)
+    try:
+        atomic_write_bytes(out, buffer.getvalue())
+    except OSError as exc:
+        raise GankitError(f"--out {out}: cannot write ({exc.strerror})") from None
+    return out

@@ -1,0 +1,257 @@
+"""Typed run configuration: dataclasses loaded from YAML with ``key=value`` overrides.
+
+Every value is checked on load; a bad one raises :class:`ConfigError` naming the
+key, the value and what is allowed. The resolved config is saved in every run
+directory and inside every checkpoint, so a run can be rebuilt from either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gankit.errors import ConfigError
+
+
+def _field(default: Any, **rules: Any) -> Any:
+    """A dataclass field with validation rules: ``min``, ``max``, ``choices``, ``min_exclusive``."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata=rules)
+    return field(default=default, metadata=rules)
+
+
+@dataclass
+class DataConfig:
+    name: str = _field("mnist")
+    """Dataset name from ``gankit.data.DATASETS``."""
+    dir: str | None = None
+    """Data root; else ``$GANKIT_DATA``; else ``~/.cache/gankit/data``."""
+    conditional: bool = False
+    """Feed class labels to the model (needs a labelled dataset and a conditional model)."""
+
+
+@dataclass
+class ModelConfig:
+    name: str = "mlp"
+    """Model family from ``gankit.models.MODELS``."""
+    latent_dim: int = _field(100, min=1, max=4096)
+    options: dict = _field({})
+    """Family-specific keyword options (see ``gankit.models.model_options``)."""
+
+
+@dataclass
+class LossConfig:
+    name: str = "non_saturating"
+    """Adversarial loss from ``gankit.losses.LOSSES``."""
+
+
+@dataclass
+class OptimConfig:
+    lr_g: float = _field(2e-4, min_exclusive=0.0, max=1.0)
+    lr_d: float = _field(2e-4, min_exclusive=0.0, max=1.0)
+    beta1: float = _field(0.5, min=0.0, max=0.9999)
+    beta2: float = _field(0.999, min=0.0, max=0.99999)
+
+
+@dataclass
+class TrainConfig:
+    seed: int = _field(0, min=0, max=2**31 - 1)
+    batch_size: int = _field(64, min=1, max=65536)
+    epochs: int = _field(50, min=1)
+    max_steps: int | None = _field(None, min=1)
+    """Stop after this many steps (overrides ``epochs`` when set)."""
+    device: str = _field("auto", choices=("auto", "cpu", "cuda", "mps"))
+    precision: str = _field("fp32", choices=("fp32", "bf16"))
+    log_every: int = _field(50, min=1)
+    checkpoint_every: int = _field(1000, min=1)
+    keep_checkpoints: int = _field(3, min=1)
+    sample_every_epochs: int = _field(1, min=1)
+    num_samples: int = _field(64, min=1, max=1024)
+    """Images in the progress grid written to ``samples/``."""
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    return {type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(key: str, value: Any, tp: Any) -> Any:
+    """Check ``value`` against the annotation ``tp``; ints are accepted for floats."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            try:
+                return _coerce(key, value, option)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{key}: {value!r} is not a {_type_name(tp)}")
+    if tp is type(None):
+        if value is None:
+            return None
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(value)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(f"{key}: {value!r} is not a finite number")
+            return value
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    elif tp is dict:
+        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+            return dict(value)
+    raise ConfigError(f"{key}: {value!r} is not a {_type_name(tp)}")
+
+
+def _check_rules(key: str, value: Any, rules: dict[str, Any]) -> None:
+    if value is None:
+        return
+    if "choices" in rules and value not in rules["choices"]:
+        raise ConfigError(f"{key}: {value!r} is not allowed; choose one of: {', '.join(map(str, rules['choices']))}")
+    if "min" in rules and value < rules["min"]:
+        raise ConfigError(f"{key}: {value!r} is below the minimum {rules['min']}")
+    if "min_exclusive" in rules and value <= rules["min_exclusive"]:
+        raise ConfigError(f"{key}: {value!r} must be greater than {rules['min_exclusive']}")
+    if "max" in rules and value > rules["max"]:
+        raise ConfigError(f"{key}: {value!r} is above the maximum {rules['max']}")
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(str(k) for k in raw if k not in fields)
+    if unknown:
+        where = prefix or "config"
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
+    values = {}
+    for name, f in fields.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in raw:
+            continue
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            values[name] = _build(tp, raw[name], key)
+        else:
+            values[name] = _coerce(key, raw[name], tp)
+            _check_rules(key, values[name], dict(f.metadata))
+    return cls(**values)
+
+
+def _validate_names(cfg: Config) -> None:
+    """Check registry names and model options against what is registered."""
+    from gankit.data import DATASETS
+    from gankit.losses import LOSSES
+    from gankit.models import MODELS, model_options
+
+    for key, name, registry in (
+        ("data.name", cfg.data.name, DATASETS),
+        ("model.name", cfg.model.name, MODELS),
+        ("loss.name", cfg.loss.name, LOSSES),
+    ):
+        if name not in registry:
+            raise ConfigError(f"{key}: {name!r} is not allowed; choose one of: {', '.join(registry.names())}")
+    allowed = model_options(cfg.model.name)
+    unknown = sorted(set(cfg.model.options) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"model.options: unknown option(s) {', '.join(unknown)} for model {cfg.model.name!r}; "
+            f"allowed: {', '.join(sorted(allowed)) or 'none'}"
+        )
+
+
+def config_from_dict(raw: Any) -> Config:
+    """Build and validate a :class:`Config` from plain data (e.g. parsed YAML)."""
+    cfg = _build(Config, raw if raw is not None else {}, "")
+    _validate_names(cfg)
+    return cfg
+
+
+def config_to_dict(cfg: Config) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``section.key=value``; the value is read as YAML (``1e-3``, ``true``, ``[64, 128]``)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. train.batch_size=128")
+    key, _, value_text = text.partition("=")
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ConfigError(f"--set {text!r}: the key {key!r} is not a dotted name such as optim.lr_g")
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {text!r}: the value {value_text!r} is not valid YAML") from None
+    return parts, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key=value`` overrides to a nested dict (in place) and return it."""
+    for text in overrides:
+        parts, value = parse_override(text)
+        node = raw
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"--set {text!r}: {'.'.join(parts[:depth + 1])} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def read_yaml(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc.__class__.__name__})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load a YAML preset (or the defaults when ``path`` is None) and apply overrides."""
+    raw = read_yaml(path) if path is not None else {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, loss, optim, train)")
+    return config_from_dict(apply_overrides(raw, list(overrides or [])))
+
+
+def save_config(cfg: Config, path: str | Path) -> None:
+    """Write the resolved config as YAML, atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    os.replace(tmp, path)

@@ -1,0 +1,55 @@
+"""Training curves as a PNG a person can look at."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash
+    return records
+
+
+def plot_training_curves(metrics_path: str | Path, out_path: str | Path) -> Path | None:
+    """Losses, D outputs and gradient norms against steps; None when there is nothing to plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [r for r in read_metrics(metrics_path) if "d_loss" in r]
+    if not records:
+        return None
+    steps = [r["step"] for r in records]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    axes[0].plot(steps, [r["d_loss"] for r in records], label="D loss")
+    axes[0].plot(steps, [r["g_loss"] for r in records], label="G loss")
+    axes[0].set_title("losses")
+    axes[1].plot(steps, [r["d_real"] for r in records], label="mean D(x)")
+    axes[1].plot(steps, [r["d_fake"] for r in records], label="mean D(G(z))")
+    axes[1].set_ylim(0, 1)
+    axes[1].set_title("discriminator outputs")
+    axes[2].plot(steps, [r["grad_norm_d"] for r in records], label="|grad D|")
+    axes[2].plot(steps, [r["grad_norm_g"] for r in records], label="|grad G|")
+    axes[2].set_yscale("log")
+    axes[2].set_title("gradient norms")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out_path = Path(out_path)
+    tmp = out_path.with_name(f".{out_path.name}.tmp.png")
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    tmp.replace(out_path)
+    return out_path

@@ -1,0 +1,376 @@
+"""The training loop: alternating discriminator and generator updates.
+
+Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, Algorithm 1 with
+k = 1 discriminator step per generator step. Every step:
+
+1. take a real batch (uint8 in memory, scaled to [-1, 1]) and a noise batch;
+2. generate one fake batch;
+3. update D on real vs fake (the fake batch detached);
+4. update G through D on the same fake batch.
+
+The trainer owns the networks' optimisers, the run directory and the
+checkpoints; the networks own nothing but their layers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+import gankit
+from gankit.data import EpochSampler, ImageDataset, load_dataset, to_unit_range
+from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.losses import create_loss
+from gankit.models import create_model, export_generator, generator_spec
+from gankit.training import checkpoint as ckpt
+from gankit.training.config import Config, config_from_dict, config_to_dict, save_config
+from gankit.training.rng import get_rng_state, seed_everything, set_rng_state
+
+log = logging.getLogger("gankit")
+
+CHECKPOINT_FORMAT = 1
+
+
+class NonFiniteLossError(GankitError):
+    """A loss or gradient became NaN or Inf; the step was not applied."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device: 'cuda' is not available on this machine; use 'auto' or 'cpu'")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise ConfigError("train.device: 'mps' is not available on this machine; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def grad_norm(module: nn.Module) -> float:
+    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
+    return float(torch.stack(norms).norm()) if norms else 0.0
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished", "time_limit", "interrupted"
+    step: int
+    run_dir: Path
+
+
+class Trainer:
+    """Trains one GAN described by a :class:`Config` inside ``run_dir``.
+
+    Args:
+        cfg: the validated run configuration.
+        run_dir: where config, checkpoints, samples, metrics and exports go.
+        dataset: an already loaded training set (default: ``cfg.data``'s train split).
+    """
+
+    def __init__(self, cfg: Config, run_dir: str | Path, dataset: ImageDataset | None = None) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.device = resolve_device(cfg.train.device)
+        seed_everything(cfg.train.seed)
+
+        self.dataset = dataset if dataset is not None else load_dataset(cfg.data.name, "train", cfg.data.dir)
+        if cfg.data.conditional and self.dataset.labels is None:
+            raise ConfigError(f"data.conditional: dataset {cfg.data.name!r} has no labels")
+        self.num_classes = self.dataset.num_classes if cfg.data.conditional else 0
+        try:
+            self.sampler = EpochSampler(len(self.dataset), cfg.train.batch_size, cfg.train.seed)
+        except ValueError as exc:
+            raise ConfigError(f"train.batch_size: {exc}") from None
+
+        pair = create_model(cfg.model.name, self.dataset.img_shape, cfg.model.latent_dim, self.num_classes, **cfg.model.options)
+        self.generator = pair.generator.to(self.device)
+        self.discriminator = pair.discriminator.to(self.device)
+        self.loss = create_loss(cfg.loss.name)
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.optim.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.optim.lr_d, betas=betas)
+
+        # Noise comes from a generator of its own (on the CPU, so results do not depend on the device).
+        self.noise = torch.Generator().manual_seed(cfg.train.seed)
+        fixed = torch.Generator().manual_seed(cfg.train.seed + 1)
+        self.fixed_z = torch.randn(cfg.train.num_samples, cfg.model.latent_dim, generator=fixed).to(self.device)
+        self.fixed_labels = (torch.arange(cfg.train.num_samples) % max(self.num_classes, 1)).to(self.device)
+
+        self.step = 0
+        self.elapsed = 0.0
+        self.autocast = cfg.train.precision == "bf16"
+        self._stop_signal: int | None = None
+        self._tb = None
+
+    # ----------------------------------------------------------------- paths
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def total_steps(self) -> int:
+        if self.cfg.train.max_steps is not None:
+            return self.cfg.train.max_steps
+        return self.cfg.train.epochs * self.sampler.steps_per_epoch
+
+    # ------------------------------------------------------------ one step
+    def sample_noise(self, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(batch, self.cfg.model.latent_dim, generator=self.noise).to(self.device)
+        labels = None
+        if self.num_classes:
+            labels = torch.randint(self.num_classes, (batch,), generator=self.noise).to(self.device)
+        return z, labels
+
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.generator(z, labels) if self.num_classes else self.generator(z)
+
+    def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        logits = self.discriminator(images, labels) if self.num_classes else self.discriminator(images)
+        return logits.float()
+
+    def _check_finite(self, name: str, value: torch.Tensor) -> None:
+        if not torch.isfinite(value):
+            raise NonFiniteLossError(f"{name} became {float(value)} at step {self.step}; the update was not applied")
+
+    def train_step(self, real: torch.Tensor, real_labels: torch.Tensor | None, with_stats: bool = False) -> dict[str, float]:
+        """One D update and one G update on a real batch (B, C, H, W) in [-1, 1]."""
+        batch = real.shape[0]
+        z, fake_labels = self.sample_noise(batch)
+        device_type = self.device.type
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
+            fake = self._generate(z, fake_labels)  # (B, C, H, W)
+
+            # Discriminator: real vs the fake batch, detached from G.
+            self.discriminator.requires_grad_(True)
+            real_logits = self._discriminate(real, real_labels)  # (B,)
+            fake_logits = self._discriminate(fake.detach(), fake_labels)  # (B,)
+        d_loss = self.loss.discriminator(real_logits, fake_logits)
+        self._check_finite("discriminator loss", d_loss)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        stats: dict[str, float] = {}
+        if with_stats:
+            stats["grad_norm_d"] = grad_norm(self.discriminator)
+        self.opt_d.step()
+
+        # Generator: fool the updated D with the same fake batch.
+        self.discriminator.requires_grad_(False)
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
+            gen_logits = self._discriminate(fake, fake_labels)
+        g_loss = self.loss.generator(gen_logits)
+        self._check_finite("generator loss", g_loss)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        if with_stats:
+            stats["grad_norm_g"] = grad_norm(self.generator)
+        self.opt_g.step()
+        self.discriminator.requires_grad_(True)
+
+        if with_stats:
+            with torch.no_grad():
+                stats.update(
+                    d_loss=float(d_loss),
+                    g_loss=float(g_loss),
+                    d_real=float(torch.sigmoid(real_logits).mean()),
+                    d_fake=float(torch.sigmoid(fake_logits).mean()),
+                    d_accuracy=float(((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2),
+                )
+        return stats
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        idx = self.sampler.indices(self.step)
+        real = to_unit_range(self.dataset.images[idx]).to(self.device)
+        labels = self.dataset.labels[idx].to(self.device) if self.num_classes else None
+        return real, labels
+
+    # ------------------------------------------------------- state and files
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "gankit_version": gankit.__version__,
+            "config": config_to_dict(self.cfg),
+            "step": self.step,
+            "epoch": self.step // self.sampler.steps_per_epoch,
+            "elapsed_seconds": self.elapsed,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "rng": get_rng_state(self.noise),
+        }
+
+    def load_state_dict(self, state: dict[str, Any], origin: str = "checkpoint") -> None:
+        if state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{origin}: checkpoint format {state.get('format')!r} is not supported (expected {CHECKPOINT_FORMAT})")
+        saved = state.get("config", {}).get("model", {})
+        if saved.get("name") != self.cfg.model.name:
+            raise CheckpointError(f"{origin}: checkpoint is for model {saved.get('name')!r}, this run uses {self.cfg.model.name!r}")
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            set_rng_state(state["rng"], self.noise)
+            self.step = int(state["step"])
+            self.elapsed = float(state.get("elapsed_seconds", 0.0))
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            raise CheckpointError(f"{origin}: does not match this model ({first})") from None
+
+    def save_checkpoint(self) -> Path:
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        path = self.checkpoint_dir / ckpt.checkpoint_name(self.step)
+        ckpt.save_checkpoint(self.state_dict(), path)
+        ckpt.prune_checkpoints(self.checkpoint_dir, self.cfg.train.keep_checkpoints)
+        return path
+
+    def resume(self) -> Path | None:
+        """Load the newest valid checkpoint of the run directory, if any."""
+        found = ckpt.load_latest_checkpoint(self.checkpoint_dir)
+        if found is None:
+            return None
+        path, state = found
+        self.load_state_dict(state, str(path))
+        return path
+
+    @torch.no_grad()
+    def save_samples(self, name: str) -> Path:
+        from torchvision.utils import save_image
+
+        was_training = self.generator.training
+        self.generator.eval()
+        images = self._generate(self.fixed_z, self.fixed_labels if self.num_classes else None).float()
+        self.generator.train(was_training)
+        path = self.run_dir / "samples" / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp.png")
+        save_image(images.cpu(), tmp, nrow=int(math.ceil(math.sqrt(len(images)))), normalize=True, value_range=(-1, 1))
+        tmp.replace(path)
+        return path
+
+    def export(self) -> Path:
+        spec = generator_spec(self.cfg.model.name, self.dataset.img_shape, self.cfg.model.latent_dim, self.num_classes, self.cfg.model.options)
+        spec["step"] = self.step
+        directory = self.run_dir / "export"
+        export_generator(self.generator, spec, directory)
+        return directory
+
+    def _log_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self._tb is not None:
+            for key, value in record.items():
+                if key not in ("step", "epoch") and isinstance(value, (int, float)):
+                    self._tb.add_scalar(key, value, record["step"])
+
+    def _open_tensorboard(self) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return
+        self._tb = SummaryWriter(str(self.run_dir / "tensorboard"))
+
+    # ------------------------------------------------------------ the loop
+    def _handle_signal(self, signum: int, frame: Any) -> None:
+        if self._stop_signal is not None:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self._stop_signal = signum
+        log.warning("received %s: saving a checkpoint at the end of this step", signal.Signals(signum).name)
+
+    def train(self, max_minutes: float | None = None, progress: bool = True) -> TrainResult:
+        """Train until ``total_steps``, the time limit, or SIGINT/SIGTERM; checkpoint on every exit."""
+        from tqdm import tqdm
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(self.cfg, self.run_dir / "config.yaml")
+        self._open_tensorboard()
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                handlers[sig] = signal.signal(sig, self._handle_signal)
+
+        total, spe = self.total_steps, self.sampler.steps_per_epoch
+        train_cfg = self.cfg.train
+        if self.step == 0:
+            self.save_samples("epoch-0000")
+        start, deadline = time.perf_counter(), None if max_minutes is None else time.perf_counter() + 60 * max_minutes
+        mark_time, mark_step = start, self.step
+        status = "finished"
+        bar = tqdm(total=total, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True, mininterval=1.0)
+        try:
+            self.generator.train()
+            self.discriminator.train()
+            while self.step < total:
+                real, labels = self.next_batch()
+                log_now = (self.step + 1) % train_cfg.log_every == 0 or self.step + 1 == total
+                stats = self.train_step(real, labels, with_stats=log_now)
+                self.step += 1
+                bar.update(1)
+                epoch, in_epoch = divmod(self.step, spe)
+                if log_now:
+                    now = time.perf_counter()
+                    ips = (self.step - mark_step) * train_cfg.batch_size / max(now - mark_time, 1e-9)
+                    mark_time, mark_step = now, self.step
+                    record = {"step": self.step, "epoch": self.step / spe, **stats, "images_per_s": ips}
+                    self._log_metrics(record)
+                    bar.set_postfix(epoch=epoch, d=f"{stats['d_loss']:.3f}", g=f"{stats['g_loss']:.3f}", img_s=f"{ips:.0f}")
+                if in_epoch == 0 and epoch % train_cfg.sample_every_epochs == 0:
+                    self.save_samples(f"epoch-{epoch:04d}")
+                if self.step % train_cfg.checkpoint_every == 0 and self.step < total:
+                    self._add_elapsed(start)
+                    start = time.perf_counter()
+                    self.save_checkpoint()
+                if self._stop_signal is not None:
+                    status = "interrupted"
+                    break
+                if deadline is not None and time.perf_counter() >= deadline:
+                    status = "time_limit"
+                    break
+        finally:
+            bar.close()
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            if self._tb is not None:
+                self._tb.close()
+        self._add_elapsed(start)
+        self.save_checkpoint()
+        self.save_samples("final")
+        self.export()
+        self._plot_losses()
+        return TrainResult(status, self.step, self.run_dir)
+
+    def _add_elapsed(self, since: float) -> None:
+        self.elapsed += time.perf_counter() - since
+
+    def _plot_losses(self) -> None:
+        from gankit.training.plots import plot_training_curves
+
+        try:
+            plot_training_curves(self.run_dir / "metrics.jsonl", self.run_dir / "loss_curve.png")
+        except ImportError:
+            log.info("matplotlib is not installed: no loss curve written")
+
+
+def trainer_from_checkpoint_state(state: dict[str, Any], run_dir: Path, origin: str, overrides: dict[str, Any] | None = None) -> Trainer:
+    """Rebuild a trainer from the config stored in a checkpoint, then load the state."""
+    raw = state.get("config")
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{origin}: carries no config")
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
+    trainer = Trainer(config_from_dict(raw), run_dir)
+    trainer.load_state_dict(state, origin)
+    return trainer
