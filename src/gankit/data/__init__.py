@@ -35,6 +35,6 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
     return _load(name, split, data_root(data_dir).resolve())
 
 
-from gankit.data import mnist  # noqa: E402,F401
+from gankit.data import mnist, synthetic  # noqa: E402,F401
 
 __all__ = ["DATASETS", "EpochSampler", "ImageDataset", "data_root", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
