@@ -11,8 +11,11 @@ import torch
 class ImageDataset:
     """Images held in memory as uint8, scaled to [-1, 1] only when a batch is taken.
 
+    Low-dimensional toy data (e.g. 2D mixtures) is held as float32 (N, D) in model
+    space instead and is used as it is.
+
     Attributes:
-        images: (N, C, H, W) uint8.
+        images: (N, C, H, W) uint8, or (N, D) float32 for vector data.
         labels: (N,) int64, or None for unlabelled data.
         num_classes: number of label values (0 when unlabelled).
         source: a human-readable note of where the data came from.
@@ -26,8 +29,10 @@ class ImageDataset:
     class_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.images.dtype != torch.uint8 or self.images.ndim != 4:
-            raise ValueError(f"images must be uint8 (N, C, H, W), got {self.images.dtype} {tuple(self.images.shape)}")
+        is_image = self.images.dtype == torch.uint8 and self.images.ndim == 4
+        is_vector = self.images.dtype == torch.float32 and self.images.ndim == 2
+        if not (is_image or is_vector):
+            raise ValueError(f"images must be uint8 (N, C, H, W) or float32 (N, D), got {self.images.dtype} {tuple(self.images.shape)}")
         if self.labels is not None and self.labels.shape != (len(self.images),):
             raise ValueError(f"labels must have shape ({len(self.images)},), got {tuple(self.labels.shape)}")
 
@@ -35,8 +40,13 @@ class ImageDataset:
         return len(self.images)
 
     @property
-    def img_shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])  # (C, H, W)
+    def img_shape(self) -> tuple[int, ...]:
+        return tuple(self.images.shape[1:])  # (C, H, W), or (D,) for vector data
+
+    def batch(self, indices: torch.Tensor) -> torch.Tensor:
+        """The items at ``indices`` in model space: images scaled to [-1, 1], vectors as they are."""
+        items = self.images[indices]
+        return to_unit_range(items) if items.dtype == torch.uint8 else items
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 import gankit
-from gankit.data import EpochSampler, ImageDataset, load_dataset, to_unit_range
+from gankit.data import EpochSampler, ImageDataset, load_dataset
 from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.losses import create_loss
 from gankit.models import create_model, export_generator, generator_spec
@@ -192,7 +192,7 @@ class Trainer:
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self.sampler.indices(self.step)
-        real = to_unit_range(self.dataset.images[idx]).to(self.device)
+        real = self.dataset.batch(idx).to(self.device)
         labels = self.dataset.labels[idx].to(self.device) if self.num_classes else None
         return real, labels
 
