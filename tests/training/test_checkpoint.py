@@ -1,0 +1,90 @@
+"""Checkpoint files: round trip, checksum, atomic replacement, newest-valid selection."""
+
+import hashlib
+import os
+
+import pytest
+import torch
+
+from gankit.errors import CheckpointError
+from gankit.training import checkpoint as ckpt
+
+
+def _state(value: float = 1.0) -> dict:
+    return {"step": 3, "weights": {"w": torch.full((4, 4), value)}, "nested": [1, 2.5, "x", (3, None)]}
+
+
+def test_round_trip(tmp_path):
+    path = tmp_path / "a.ckpt"
+    ckpt.save_checkpoint(_state(2.0), path)
+    loaded = ckpt.load_checkpoint(path)
+    assert loaded["step"] == 3 and torch.equal(loaded["weights"]["w"], torch.full((4, 4), 2.0))
+    assert loaded["nested"] == [1, 2.5, "x", (3, None)]
+
+
+def test_header_holds_the_sha256_of_the_payload(tmp_path):
+    path = tmp_path / "a.ckpt"
+    ckpt.save_checkpoint(_state(), path)
+    data = path.read_bytes()
+    assert data.startswith(ckpt.MAGIC)
+    digest = data[len(ckpt.MAGIC):len(ckpt.MAGIC) + 64].decode()
+    assert digest == hashlib.sha256(data[len(ckpt.MAGIC) + 65:]).hexdigest()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
+def test_damage_is_detected(tmp_path, damage):
+    path = tmp_path / "a.ckpt"
+    ckpt.save_checkpoint(_state(), path)
+    data = bytearray(path.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "flip":
+        data[-100] ^= 0x01
+    else:
+        data = bytearray()
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="a.ckpt"):
+        ckpt.load_checkpoint(path)
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "a.ckpt"
+    ckpt.save_checkpoint(_state(1.0), path)
+    before = path.read_bytes()
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError):
+        ckpt.save_checkpoint(_state(5.0), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["a.ckpt"]
+
+
+def test_latest_valid_skips_a_corrupt_newest(tmp_path):
+    for step in (10, 20, 30):
+        ckpt.save_checkpoint({"step": step}, tmp_path / ckpt.checkpoint_name(step))
+    newest = tmp_path / ckpt.checkpoint_name(30)
+    newest.write_bytes(newest.read_bytes()[:-10])
+    path, state = ckpt.load_latest_checkpoint(tmp_path)
+    assert path.name == ckpt.checkpoint_name(20) and state["step"] == 20
+
+
+def test_prune_keeps_the_newest(tmp_path):
+    for step in (1, 2, 3, 4):
+        ckpt.save_checkpoint({"step": step}, tmp_path / ckpt.checkpoint_name(step))
+    ckpt.prune_checkpoints(tmp_path, keep=2)
+    assert [s for s, _ in ckpt.list_checkpoints(tmp_path)] == [3, 4]
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    import argparse
+    import io
+
+    buffer = io.BytesIO()
+    torch.save({"x": argparse.Namespace(a=1)}, buffer)  # an arbitrary class: not allowed by weights_only
+    payload = buffer.getvalue()
+    data = ckpt.MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    with pytest.raises(CheckpointError, match="refused"):
+        ckpt.decode_checkpoint(data, "evil.ckpt")
