@@ -80,16 +80,24 @@ def generate(
     return torch.cat(chunks), (labels if num_classes else None)
 
 
-def write_images(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:
-    """Write uint8 (N, C, H, W) images as a PNG grid or an ``.npz`` (key ``images``, plus ``labels``)."""
-    from PIL import Image
-    from torchvision.utils import make_grid
-
+def check_output_path(out: str | Path) -> Path:
+    """Refuse an output path with an unknown suffix or a missing folder, before any work is done."""
     out = Path(out)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ConfigError(f"--out {out}: unknown file type {out.suffix!r}; use one of: {', '.join(OUTPUT_SUFFIXES)}")
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a directory; give a file name")
+    return out
+
+
+def write_images(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:
+    """Write uint8 (N, C, H, W) images as a PNG grid or an ``.npz`` (key ``images``, plus ``labels``)."""
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    out = check_output_path(out)
     buffer = io.BytesIO()
     if out.suffix.lower() == ".png":
         grid = make_grid(images, nrow=int(math.ceil(math.sqrt(len(images)))), padding=2)  # (C, H', W') uint8

@@ -30,12 +30,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.sampling import generate, load_run_generator, write_images
+    from gankit.sampling import check_output_path, generate, load_run_generator, write_images
 
     if not 1 <= args.num <= 1_000_000:
         raise ConfigError(f"--num: {args.num} is outside 1..1000000")
     if args.seed < 0:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    check_output_path(args.out)
     generator, spec = load_run_generator(args.run_dir, args.checkpoint)
     images, labels = generate(generator, spec, args.num, args.seed)
     out = write_images(images, args.out, labels)
