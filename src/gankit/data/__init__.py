@@ -36,5 +36,6 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
 
 
 from gankit.data import mnist, synthetic  # noqa: E402,F401
+from gankit.data import stacked, toy2d  # noqa: E402,F401
 
 __all__ = ["DATASETS", "EpochSampler", "ImageDataset", "data_root", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
