@@ -1,0 +1,178 @@
+"""DCGAN: all-convolutional generator and discriminator for 28, 32 and 64 px images.
+
+Radford, Metz & Chintala, "Unsupervised Representation Learning with Deep
+Convolutional Generative Adversarial Networks", ICLR 2016: strided (transposed)
+4x4 convolutions instead of pooling, BatchNorm in both networks (optional here),
+ReLU in G and LeakyReLU(0.2) in D, Tanh output. The generator starts from a
+linear projection to a 7x7 (28 px) or 4x4 (32, 64 px) map and doubles the size
+with each transposed convolution, halving the channels.
+
+The classes also serve the class-conditional variant (``dcgan_cond`` in
+:mod:`gankit.models.conditional`) when built with ``num_classes > 0``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.errors import ConfigError
+from gankit.models import register_model
+from gankit.models.base import GANPair
+from gankit.models.layers import (
+    ConditionalBatchNorm2d,
+    MinibatchStdDev,
+    ProjectionHead,
+    check_choice,
+    check_conditional,
+    check_pack,
+    check_square_size,
+    norm_2d,
+    pack,
+    sn,
+    upsampling_plan,
+)
+
+SIZES = (28, 32, 64)
+G_CONDITIONING = ("cbn", "embed")
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, latent_dim) [, labels (B,)] -> images (B, C, S, S) in [-1, 1].
+
+    Args:
+        img_shape: (C, S, S) with S in 28, 32, 64.
+        latent_dim: size of z.
+        width: channels of the last hidden map; earlier maps have 2x, 4x, ... as many.
+        norm: ``"batch"`` or ``"none"``.
+        num_classes: > 0 for a class-conditional generator.
+        conditioning: ``"cbn"`` (conditional BatchNorm; needs norm="batch") or
+            ``"embed"`` (a label embedding concatenated to z).
+    """
+
+    def __init__(
+        self, img_shape: tuple[int, int, int], latent_dim: int, width: int = 64, norm: str = "batch",
+        num_classes: int = 0, conditioning: str = "cbn",
+    ) -> None:
+        super().__init__()
+        channels, size = img_shape[0], img_shape[1]
+        self.img_shape, self.latent_dim, self.num_classes = tuple(img_shape), latent_dim, num_classes
+        self.start, steps = upsampling_plan(size)
+        self.use_cbn = num_classes > 0 and conditioning == "cbn"
+        self.embed = nn.Embedding(num_classes, latent_dim) if num_classes > 0 and not self.use_cbn else None
+        widths = [width * 2 ** (steps - 1 - i) for i in range(steps)]  # e.g. 32 px, width 64: [256, 128, 64]
+        z_in = latent_dim * (2 if self.embed is not None else 1)
+        self.project = nn.Linear(z_in, widths[0] * self.start * self.start, bias=norm != "batch")
+        self.norms = nn.ModuleList([self._norm(norm, widths[0])])
+        self.ups = nn.ModuleList()
+        for i in range(steps - 1):
+            self.ups.append(nn.ConvTranspose2d(widths[i], widths[i + 1], 4, 2, 1, bias=norm != "batch"))
+            self.norms.append(self._norm(norm, widths[i + 1]))
+        self.to_image = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1)
+        self.widths = widths
+
+    def _norm(self, kind: str, channels: int) -> nn.Module:
+        return ConditionalBatchNorm2d(channels, self.num_classes) if self.use_cbn else norm_2d(kind, channels)
+
+    def _apply_norm(self, i: int, h: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.norms[i](h, labels) if self.use_cbn else self.norms[i](h)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.tanh(self.pre_activation(z, labels))  # (B, C, S, S)
+
+    def pre_activation(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The output before the final Tanh, (B, C, S, S)."""
+        assert z.ndim == 2 and z.shape[1] == self.latent_dim, f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"
+        assert (labels is not None) == (self.num_classes > 0), "labels must be given exactly when the generator is conditional"
+        if self.embed is not None:
+            z = torch.cat([z, self.embed(labels)], dim=1)  # (B, 2 * latent_dim)
+        h = self.project(z).view(z.shape[0], self.widths[0], self.start, self.start)  # (B, 8w, s0, s0)
+        h = torch.relu(self._apply_norm(0, h, labels))
+        for i, up in enumerate(self.ups):
+            h = torch.relu(self._apply_norm(i + 1, up(h), labels))  # (B, w_i, 2s, 2s)
+        return self.to_image(h)  # (B, C, S, S)
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (B, C, S, S) [, labels (B,)] -> logits (B / pack,) [, class logits (B, K)].
+
+    Args:
+        img_shape: (C, S, S) with S in 28, 32, 64.
+        width: channels of the first convolution; each later one doubles them.
+        norm: ``"batch"`` or ``"none"`` (never on the first layer, as in DCGAN).
+        spectral_norm: spectral normalisation on every weight (Miyato et al. 2018).
+        pack: PacGAN packing degree (Lin et al. 2018): D judges ``pack`` samples at once.
+        mbstd_group: > 0 adds a minibatch standard-deviation channel (Karras et al. 2018).
+        num_classes: > 0 for a projection (or auxiliary-classifier) discriminator.
+        auxiliary: AC-GAN head (Odena et al. 2017) instead of projection.
+    """
+
+    # The trainer reads this to add the AC-GAN classification loss.
+    auxiliary_classifier: bool = False
+
+    def __init__(
+        self, img_shape: tuple[int, int, int], width: int = 64, norm: str = "batch", spectral_norm: bool = False,
+        pack: int = 1, mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False,
+    ) -> None:
+        super().__init__()
+        channels, size = img_shape[0], img_shape[1]
+        self.img_shape, self.pack_size, self.num_classes = tuple(img_shape), pack, num_classes
+        self.auxiliary_classifier = auxiliary and num_classes > 0
+        start, steps = upsampling_plan(size)
+        layers: list[nn.Module] = [sn(nn.Conv2d(channels * pack, width, 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2)]
+        w = width
+        for _ in range(steps - 1):
+            layers += [sn(nn.Conv2d(w, 2 * w, 4, 2, 1, bias=norm != "batch"), spectral_norm), norm_2d(norm, 2 * w), nn.LeakyReLU(0.2)]
+            w *= 2
+        if mbstd_group > 0:
+            layers.append(MinibatchStdDev(mbstd_group))
+            w += 1
+        self.features = nn.Sequential(*layers, nn.Flatten())
+        self.head = ProjectionHead(w * start * start, num_classes, spectral_norm, auxiliary)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
+        assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
+        h = self.features(pack(images, self.pack_size))  # (B / pack, F)
+        return self.head(h, labels)  # (B / pack,) [, (B, K)]
+
+
+def build_dcgan(
+    family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, g_norm: str, d_norm: str,
+    spectral_norm: bool, pack: int, mbstd_group: int, conditioning: str = "cbn", auxiliary: bool = False,
+) -> GANPair:
+    check_square_size(family, img_shape, SIZES)
+    check_choice("g_norm", g_norm, ("batch", "none"))
+    check_choice("d_norm", d_norm, ("batch", "none"))
+    check_choice("conditioning", conditioning, G_CONDITIONING)
+    check_pack(family, pack, num_classes)
+    if num_classes and conditioning == "cbn" and g_norm != "batch":
+        raise ConfigError(f"model {family!r}: conditioning='cbn' needs g_norm='batch'; use conditioning='embed' with g_norm='none'")
+    return GANPair(
+        generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning),
+        discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary),
+    )
+
+
+@register_model("dcgan")
+def dcgan(
+    img_shape: tuple[int, int, int],
+    latent_dim: int,
+    num_classes: int = 0,
+    *,
+    g_width: int = 64,
+    d_width: int = 64,
+    g_norm: str = "batch",
+    d_norm: str = "batch",
+    spectral_norm: bool = False,
+    pack: int = 1,
+    mbstd_group: int = 0,
+) -> GANPair:
+    """DCGAN (Radford et al. 2016) for 28/32/64 px; optional SN, PacGAN packing and minibatch-stddev in D."""
+    check_conditional("dcgan", num_classes, conditional=False)
+    return build_dcgan(
+        "dcgan", img_shape, latent_dim, 0, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
+        spectral_norm=spectral_norm, pack=pack, mbstd_group=mbstd_group,
+    )
+
+
+dcgan.tiny_kwargs = {"img_shape": (1, 28, 28), "options": {"g_width": 8, "d_width": 8}}

@@ -1,0 +1,158 @@
+"""Building blocks shared by the model families.
+
+- :func:`sn`: spectral normalisation (Miyato et al., "Spectral Normalization for
+  Generative Adversarial Networks", ICLR 2018), optional per layer.
+- :class:`ConditionalBatchNorm2d`: BatchNorm whose scale and shift come from the
+  class label (de Vries et al. 2017; as used by Miyato & Koyama 2018).
+- :class:`ProjectionHead`: the projection discriminator's output layer
+  (Miyato & Koyama, "cGANs with Projection Discriminator", ICLR 2018).
+- :class:`MinibatchStdDev`: the minibatch standard-deviation feature (Karras et
+  al., "Progressive Growing of GANs", ICLR 2018, Sec. 3).
+- :func:`pack` / :func:`check_pack`: PacGAN packing (Lin et al., "PacGAN: The
+  power of two samples in generative adversarial networks", NeurIPS 2018).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from gankit.errors import ConfigError
+
+NORMS = ("batch", "none")
+
+
+def sn(module: nn.Module, enabled: bool) -> nn.Module:
+    """``module`` with its weight spectrally normalised (one power iteration per forward) when ``enabled``."""
+    return spectral_norm(module) if enabled else module
+
+
+def norm_2d(kind: str, channels: int) -> nn.Module:
+    """``"batch"`` -> BatchNorm2d, ``"none"`` -> identity."""
+    check_choice("norm", kind, NORMS)
+    return nn.BatchNorm2d(channels) if kind == "batch" else nn.Identity()
+
+
+def check_choice(option: str, value: object, choices: tuple) -> None:
+    if value not in choices:
+        raise ConfigError(f"model.options.{option}: {value!r} is not allowed; choose one of: {', '.join(map(str, choices))}")
+
+
+def check_square_size(family: str, img_shape: tuple[int, ...], sizes: tuple[int, ...]) -> tuple[int, int]:
+    """Validate an image shape (C, S, S) with S in ``sizes``; return (C, S)."""
+    if len(img_shape) != 3 or img_shape[1] != img_shape[2] or img_shape[1] not in sizes:
+        allowed = ", ".join(f"{s}x{s}" for s in sizes)
+        raise ConfigError(f"model {family!r}: images of shape {tuple(img_shape)} are not supported; it takes square images of {allowed} px")
+    return img_shape[0], img_shape[1]
+
+
+def check_conditional(family: str, num_classes: int, conditional: bool) -> None:
+    """Conditional families need labels, unconditional ones refuse them; one clear line either way."""
+    if conditional and num_classes <= 0:
+        raise ConfigError(f"model {family!r} is class-conditional; set data.conditional=true on a labelled dataset")
+    if not conditional and num_classes > 0:
+        raise ConfigError(f"model {family!r} is unconditional; set data.conditional=false or use {family}_cond")
+
+
+def check_pack(family: str, pack_size: int, num_classes: int) -> None:
+    if pack_size < 1:
+        raise ConfigError(f"model.options.pack: {pack_size} must be at least 1")
+    if pack_size > 1 and num_classes > 0:
+        raise ConfigError(f"model {family!r}: PacGAN packing (pack={pack_size}) is for unconditional models only")
+
+
+def pack(x: torch.Tensor, pack_size: int) -> torch.Tensor:
+    """Concatenate groups of ``pack_size`` consecutive samples along the feature axis.
+
+    (B, C, ...) -> (B / pack_size, pack_size * C, ...). PacGAN (Lin et al. 2018):
+    a discriminator that sees k samples at once can tell a collapsed generator
+    from a diverse one, which punishes mode collapse.
+    """
+    if pack_size == 1:
+        return x
+    if x.shape[0] % pack_size:
+        raise ConfigError(f"PacGAN: the batch of {x.shape[0]} is not a multiple of pack={pack_size}; change train.batch_size")
+    return x.reshape(x.shape[0] // pack_size, pack_size * x.shape[1], *x.shape[2:])
+
+
+class MinibatchStdDev(nn.Module):
+    """Append the mean over features of the per-group standard deviation as one extra channel.
+
+    Karras et al. 2018, Sec. 3: samples are split into groups of ``group_size``; the
+    standard deviation of each feature over a group, averaged over all features and
+    positions, becomes a constant feature map for the members of that group. A
+    collapsed generator makes it small, which D can see.
+    (B, C, H, W) -> (B, C + 1, H, W); vectors (B, D) -> (B, D + 1).
+    """
+
+    def __init__(self, group_size: int = 4) -> None:
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch = x.shape[0]
+        group = min(self.group_size, batch)
+        if batch % group:
+            group = 1 if batch == 1 else next(g for g in range(group, 0, -1) if batch % g == 0)
+        y = x.reshape(group, batch // group, *x.shape[1:])  # (G, M, C, ...) sample i is in group member i % M
+        std = (y.float().var(dim=0, unbiased=False) + 1e-8).sqrt()  # (M, C, ...)
+        std = std.flatten(1).mean(dim=1).to(x.dtype)  # (M,)
+        feature = std.repeat(group)  # (B,)
+        feature = feature.reshape(batch, 1, *([1] * (x.ndim - 2))).expand(batch, 1, *x.shape[2:])
+        return torch.cat([x, feature], dim=1)
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm without its own affine part; scale and shift are looked up per class.
+
+    (B, C, H, W), labels (B,) -> (B, C, H, W). Scales start at 1 and shifts at 0.
+    """
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.scale = nn.Embedding(num_classes, channels)
+        self.shift = nn.Embedding(num_classes, channels)
+        nn.init.ones_(self.scale.weight)
+        nn.init.zeros_(self.shift.weight)
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        return h * self.scale(labels)[:, :, None, None] + self.shift(labels)[:, :, None, None]
+
+
+class ProjectionHead(nn.Module):
+    """Discriminator output for pooled features h (B, F): psi(h) + <embed(y), h> (Miyato & Koyama 2018, Eq. 3).
+
+    With ``num_classes == 0`` it is a plain linear layer. With ``auxiliary`` it also
+    returns class logits from a linear classifier (Odena et al., "Conditional Image
+    Synthesis with Auxiliary Classifier GANs", ICML 2017) instead of projecting.
+    """
+
+    def __init__(self, features: int, num_classes: int = 0, spectral: bool = True, auxiliary: bool = False) -> None:
+        super().__init__()
+        self.linear = sn(nn.Linear(features, 1), spectral)
+        self.auxiliary = auxiliary and num_classes > 0
+        self.embed = None
+        self.classifier = None
+        if self.auxiliary:
+            self.classifier = sn(nn.Linear(features, num_classes), spectral)
+        elif num_classes > 0:
+            self.embed = sn(nn.Embedding(num_classes, features), spectral)
+
+    def forward(self, h: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        logits = self.linear(h).squeeze(1)  # (B,)
+        if self.classifier is not None:
+            return logits, self.classifier(h)  # (B,), (B, num_classes)
+        if self.embed is not None:
+            logits = logits + (self.embed(labels) * h).sum(dim=1)
+        return logits
+
+
+def upsampling_plan(size: int) -> tuple[int, int]:
+    """(start size, number of 2x upsamplings) to reach ``size``: 28 -> (7, 2), 32 -> (4, 3), 64 -> (4, 4)."""
+    start, steps = size, 0
+    while start % 2 == 0 and start // 2 >= 4:
+        start, steps = start // 2, steps + 1
+    return start, steps

@@ -1,0 +1,87 @@
+"""A small fully connected pair for low-dimensional toy data (2D mixtures of Gaussians).
+
+The benchmark setting of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al.
+2018): a ring of 8 and a grid of 25 Gaussians. Samples are vectors (B, D), not
+images, and the generator output is linear (no Tanh: the data is not in [-1, 1]).
+The discriminator can pack samples (PacGAN) and append a minibatch standard
+deviation (Karras et al. 2018), the two tricks that fight mode dropping here.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.errors import ConfigError
+from gankit.models import register_model
+from gankit.models.base import GANPair
+from gankit.models.layers import MinibatchStdDev, check_conditional, check_pack, pack, sn
+
+
+class MLP2DGenerator(nn.Module):
+    """z (B, latent_dim) -> points (B, D)."""
+
+    def __init__(self, data_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128, 128, 128)) -> None:
+        super().__init__()
+        self.img_shape, self.latent_dim = (data_dim,), latent_dim
+        layers: list[nn.Module] = []
+        width = latent_dim
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU()]
+            width = h
+        layers.append(nn.Linear(width, data_dim))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        assert z.ndim == 2 and z.shape[1] == self.latent_dim, f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"
+        return self.net(z)  # (B, D)
+
+
+class MLP2DDiscriminator(nn.Module):
+    """points (B, D) -> logits (B / pack,)."""
+
+    def __init__(
+        self, data_dim: int, hidden: tuple[int, ...] = (128, 128, 128), spectral_norm: bool = False, pack: int = 1, mbstd_group: int = 0,
+    ) -> None:
+        super().__init__()
+        self.img_shape, self.pack_size = (data_dim,), pack
+        layers: list[nn.Module] = []
+        width = data_dim * pack
+        for i, h in enumerate(hidden):
+            if i == len(hidden) - 1 and mbstd_group > 0:
+                layers.append(MinibatchStdDev(mbstd_group))
+                width += 1
+            layers += [sn(nn.Linear(width, h), spectral_norm), nn.LeakyReLU(0.2)]
+            width = h
+        layers.append(sn(nn.Linear(width, 1), spectral_norm))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        assert tuple(points.shape[1:]) == self.img_shape, f"expected points of shape (B, {self.img_shape[0]}), got {tuple(points.shape)}"
+        return self.net(pack(points, self.pack_size)).squeeze(1)  # (B / pack,)
+
+
+@register_model("mlp2d")
+def mlp2d(
+    img_shape: tuple[int],
+    latent_dim: int,
+    num_classes: int = 0,
+    *,
+    g_hidden: tuple[int, ...] = (128, 128, 128),
+    d_hidden: tuple[int, ...] = (128, 128, 128),
+    spectral_norm: bool = False,
+    pack: int = 1,
+    mbstd_group: int = 0,
+) -> GANPair:
+    """MLP pair for vector data of shape (D,): ReLU G with a linear output, LeakyReLU D."""
+    check_conditional("mlp2d", num_classes, conditional=False)
+    if len(img_shape) != 1:
+        raise ConfigError(f"model 'mlp2d' takes vector data of shape (D,), got {tuple(img_shape)}; use dcgan or resnet for images")
+    check_pack("mlp2d", pack, num_classes)
+    return GANPair(
+        generator=MLP2DGenerator(img_shape[0], latent_dim, tuple(g_hidden)),
+        discriminator=MLP2DDiscriminator(img_shape[0], tuple(d_hidden), spectral_norm, pack, mbstd_group),
+    )
+
+
+mlp2d.tiny_kwargs = {"img_shape": (2,), "options": {"g_hidden": [16, 16], "d_hidden": [16, 16], "pack": 2, "mbstd_group": 2}}
