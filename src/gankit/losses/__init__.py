@@ -26,6 +26,8 @@ class AdversarialLoss:
     name: str
     discriminator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     generator: Callable[[torch.Tensor], torch.Tensor]
+    decision_threshold: float = 0.0
+    """D calls a sample real when its output is above this (0.5 for least squares' 0/1 targets)."""
 
 
 LOSSES: Registry[AdversarialLoss] = Registry("loss")
