@@ -36,6 +36,16 @@ class DataConfig:
     """Data root; else ``$GANKIT_DATA``; else ``~/.cache/gankit/data``."""
     conditional: bool = False
     """Feed class labels to the model (needs a labelled dataset and a conditional model)."""
+    folder: str | None = None
+    """The image folder (any tree of PNG/JPEG/WebP/BMP/TIFF) when ``name`` is ``folder``; labels are its sub-folders."""
+    image_size: int | None = _field(None, min=32, max=256)
+    """Image folders (``folder``, ``emoji``): side of the square images in pixels (default 64)."""
+    channels: int | None = _field(None, choices=(1, 3))
+    """Image folders: 1 (gray) or 3 (RGB, the default)."""
+    background: str = "white"
+    """Image folders: colour behind transparent pixels and in the padding (a name or ``#rrggbb``)."""
+    fit: str = _field("crop", choices=("crop", "pad"))
+    """Image folders: resize and cut the centre square (``crop``) or fit inside it and pad (``pad``)."""
 
 
 @dataclass
@@ -59,20 +69,70 @@ class OptimConfig:
     lr_d: float = _field(2e-4, min_exclusive=0.0, max=1.0)
     beta1: float = _field(0.5, min=0.0, max=0.9999)
     beta2: float = _field(0.999, min=0.0, max=0.99999)
+    n_critic: int = _field(1, min=1, max=100)
+    """Discriminator steps per generator step (5 for WGAN-GP, Gulrajani et al. 2017). Each D step takes a new real
+    batch; the generator is updated on every ``n_critic``-th step. Unequal ``lr_g``/``lr_d`` give the two time-scale
+    update rule (TTUR, Heusel et al. 2017)."""
+
+
+@dataclass
+class RegConfig:
+    """Discriminator regularisers (``gankit.losses.regularizers``); 0 turns one off."""
+
+    gp_weight: float = _field(0.0, min=0.0)
+    """WGAN-GP weight lambda (10 in Gulrajani et al. 2017)."""
+    r1_gamma: float = _field(0.0, min=0.0)
+    """R1 weight gamma (Mescheder et al. 2018); the penalty added is gamma / 2 * E||grad D(x)||^2."""
+    r1_every: int = _field(16, min=1)
+    """Lazy R1: apply it every k steps, scaled by k (Karras et al. 2020)."""
+    aux_weight: float = _field(1.0, min=0.0)
+    """Weight of the class cross-entropy for auxiliary-classifier discriminators (AC-GAN, Odena et al. 2017)."""
+
+
+@dataclass
+class EMAConfig:
+    """Exponential moving average of the generator weights (``gankit.training.ema``), used for sampling and export."""
+
+    half_life_kimg: float = _field(0.0, min=0.0)
+    """Half-life of the average in thousands of images; 0 turns the EMA off (StyleGAN2-ADA uses 10 at batch 64)."""
+    rampup: float | None = _field(0.05, min_exclusive=0.0)
+    """Early on the half-life is at most ``rampup`` x images seen; null for no ramp-up."""
+
+
+@dataclass
+class AugmentConfig:
+    """DiffAugment on every image D sees, real and fake (Zhao et al. 2020)."""
+
+    policy: str = ""
+    """Comma-separated operations from ``color``, ``translation``, ``cutout``; empty for none."""
+
+    def __post_init__(self) -> None:
+        from gankit.training.augment import parse_policy
+
+        parse_policy(self.policy)
 
 
 @dataclass
 class TrainConfig:
     seed: int = _field(0, min=0, max=2**31 - 1)
     batch_size: int = _field(64, min=1, max=65536)
+    """The global batch: images per step over all processes (the same step on 1 or N processes)."""
+    batch_per_process: int | None = _field(None, min=1)
+    """Images per process and step: ``batch_size`` / processes, worked out at launch when left empty."""
     epochs: int = _field(50, min=1)
     max_steps: int | None = _field(None, min=1)
     """Stop after this many steps (overrides ``epochs`` when set)."""
     device: str = _field("auto", choices=("auto", "cpu", "cuda", "mps"))
     precision: str = _field("fp32", choices=("fp32", "bf16"))
+    compile: bool = False
+    """Compile G and D with ``torch.compile`` (first steps are slow while it compiles)."""
     log_every: int = _field(50, min=1)
     checkpoint_every: int = _field(1000, min=1)
     keep_checkpoints: int = _field(3, min=1)
+    max_rollbacks: int = _field(3, min=0, max=1000)
+    """NaN/Inf in a loss, gradient or weight rolls the run back to its last good checkpoint; stop after this many."""
+    rollback_lr_factor: float = _field(0.5, min_exclusive=0.0, max=1.0)
+    """Every rollback multiplies the learning rates by this factor."""
     sample_every_epochs: int = _field(1, min=1)
     num_samples: int = _field(64, min=1, max=1024)
     """Images in the progress grid written to ``samples/``."""
@@ -85,6 +145,9 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    reg: RegConfig = field(default_factory=RegConfig)
+    ema: EMAConfig = field(default_factory=EMAConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 
 _FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -251,7 +314,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, loss, optim, train)")
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, loss, optim, train, reg, ema, augment)")
     return config_from_dict(apply_overrides(raw, list(overrides or [])))
 
 

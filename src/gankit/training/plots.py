@@ -53,3 +53,29 @@ def plot_training_curves(metrics_path: str | Path, out_path: str | Path) -> Path
     plt.close(fig)
     tmp.replace(out_path)
     return out_path
+
+
+def plot_points(points, reference, out_path: str | Path, title: str = "") -> Path:
+    """Scatter generated 2D points (N, 2) over real ones (M, 2): the sample grid of vector data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ref = reference.numpy() if hasattr(reference, "numpy") else reference
+    pts = points.numpy() if hasattr(points, "numpy") else points
+    ax.scatter(ref[:, 0], ref[:, 1], s=4, c="#bbbbbb", label="real", linewidths=0)
+    ax.scatter(pts[:, 0], pts[:, 1], s=6, c="#d62728", label="generated", linewidths=0)
+    lo, hi = float(ref[:, :2].min()), float(ref[:, :2].max())  # the real data's extent; stray points fall outside
+    margin = 0.25 * (hi - lo) + 1e-6
+    ax.set_xlim(lo - margin, hi + margin)
+    ax.set_ylim(lo - margin, hi + margin)
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    out_path = Path(out_path)
+    fig.savefig(out_path, dpi=80, format="png")
+    plt.close(fig)
+    return out_path

@@ -25,15 +25,22 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import gankit
-from gankit.data import EpochSampler, ImageDataset, load_dataset
+from gankit.data import EpochSampler, ImageDataset, load_data
 from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.losses import create_loss
+from gankit.losses.regularizers import gradient_penalty, r1_penalty
+from gankit.losses.vae import negative_elbo
 from gankit.models import create_model, export_generator, generator_spec
 from gankit.training import checkpoint as ckpt
 from gankit.training.config import Config, config_from_dict, config_to_dict, save_config
+from gankit.training.augment import diff_augment, parse_policy
+from gankit.training.diagnostics import InstabilityMonitor, discriminator_stats
+from gankit.training.diagnostics import grad_norm as grad_norm_tensor
+from gankit.training.ema import GeneratorEMA
 from gankit.training.rng import get_rng_state, seed_everything, set_rng_state
 
 log = logging.getLogger("gankit")
@@ -60,8 +67,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 def grad_norm(module: nn.Module) -> float:
-    norms = [p.grad.detach().norm() for p in module.parameters() if p.grad is not None]
-    return float(torch.stack(norms).norm()) if norms else 0.0
+    return float(grad_norm_tensor(module))
 
 
 @dataclass
@@ -86,7 +92,7 @@ class Trainer:
         self.device = resolve_device(cfg.train.device)
         seed_everything(cfg.train.seed)
 
-        self.dataset = dataset if dataset is not None else load_dataset(cfg.data.name, "train", cfg.data.dir)
+        self.dataset = dataset if dataset is not None else load_data(cfg.data, "train")
         if cfg.data.conditional and self.dataset.labels is None:
             raise ConfigError(f"data.conditional: dataset {cfg.data.name!r} has no labels")
         self.num_classes = self.dataset.num_classes if cfg.data.conditional else 0
@@ -102,6 +108,7 @@ class Trainer:
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.optim.lr_g, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.optim.lr_d, betas=betas)
+        self._setup_stabilisers(cfg)
 
         # Noise comes from a generator of its own (on the CPU, so results do not depend on the device).
         self.noise = torch.Generator().manual_seed(cfg.train.seed)
@@ -126,6 +133,32 @@ class Trainer:
             return self.cfg.train.max_steps
         return self.cfg.train.epochs * self.sampler.steps_per_epoch
 
+    # Training objectives by the ``training_objective`` attribute of the model's second network.
+    OBJECTIVES = {"adversarial": "_adversarial_step", "vae": "_vae_step"}
+
+    def _setup_stabilisers(self, cfg: Config) -> None:
+        """Regularisers, EMA, DiffAugment, AC-GAN head, diagnostics and compilation, as the config asks."""
+        objective = getattr(self.discriminator, "training_objective", "adversarial")
+        if objective not in self.OBJECTIVES:
+            raise ConfigError(f"model {cfg.model.name!r}: unknown training objective {objective!r}; known: {', '.join(self.OBJECTIVES)}")
+        self._objective_step = getattr(self, self.OBJECTIVES[objective])
+        self.n_critic = cfg.optim.n_critic
+        self.augment_policy = parse_policy(cfg.augment.policy)
+        if self.augment_policy and len(self.dataset.img_shape) != 3:
+            raise ConfigError(f"augment.policy: DiffAugment works on images; dataset {cfg.data.name!r} holds vectors, set it to ''")
+        self.auxiliary_classifier = bool(getattr(self.discriminator, "auxiliary_classifier", False))
+        self.ema = GeneratorEMA(self.generator, cfg.ema.half_life_kimg, cfg.ema.rampup) if cfg.ema.half_life_kimg > 0 else None
+        self.monitor = InstabilityMonitor()
+        self._last_g_stats: dict[str, float] = {}
+        if cfg.train.compile:
+            self.generator.compile()
+            self.discriminator.compile()
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator used for samples and export: the EMA copy when there is one."""
+        return self.ema.module if self.ema is not None else self.generator
+
     # ------------------------------------------------------------ one step
     def sample_noise(self, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(batch, self.cfg.model.latent_dim, generator=self.noise).to(self.device)
@@ -138,57 +171,129 @@ class Trainer:
         return self.generator(z, labels) if self.num_classes else self.generator(z)
 
     def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        logits = self.discriminator(images, labels) if self.num_classes else self.discriminator(images)
-        return logits.float()
+        return self._d_outputs(images, labels)[0]
+
+    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Adversarial logits (B,) as float32, and class logits (B, K) for an auxiliary-classifier D (else None)."""
+        out = self.discriminator(images, labels) if self.num_classes else self.discriminator(images)
+        if self.auxiliary_classifier:
+            return out[0].float(), out[1].float()
+        return out.float(), None
+
+    def _augment(self, images: torch.Tensor) -> torch.Tensor:
+        return diff_augment(images, self.augment_policy, self.noise) if self.augment_policy else images
+
+    def _check_finite_grads(self, name: str, module: nn.Module) -> torch.Tensor:
+        """The gradient norm of ``module``; raises before the optimiser step when it is NaN or Inf."""
+        norm = grad_norm_tensor(module)
+        if not torch.isfinite(norm):
+            raise NonFiniteLossError(f"{name} gradient norm became {float(norm)} at step {self.step}; the update was not applied")
+        return norm
 
     def _check_finite(self, name: str, value: torch.Tensor) -> None:
         if not torch.isfinite(value):
             raise NonFiniteLossError(f"{name} became {float(value)} at step {self.step}; the update was not applied")
 
     def train_step(self, real: torch.Tensor, real_labels: torch.Tensor | None, with_stats: bool = False) -> dict[str, float]:
-        """One D update and one G update on a real batch (B, C, H, W) in [-1, 1]."""
+        """One training step on a real batch (B, C, H, W) in [-1, 1] (or (B, D) vectors); statistics when asked."""
+        return self._objective_step(real, real_labels, with_stats)
+
+    def _adversarial_step(self, real: torch.Tensor, real_labels: torch.Tensor | None, with_stats: bool) -> dict[str, float]:
+        """One D update, and one G update on every ``n_critic``-th step, through the same fake batch.
+
+        With the default config (one critic step, no regulariser, augmentation, EMA or
+        auxiliary classifier) this is exactly Algorithm 1 of Goodfellow et al. with k = 1.
+        """
         batch = real.shape[0]
         z, fake_labels = self.sample_noise(batch)
         device_type = self.device.type
+        update_g = (self.step + 1) % self.n_critic == 0
+        reg = self.cfg.reg
+        r1_now = reg.r1_gamma > 0 and self.step % reg.r1_every == 0
+        if r1_now:
+            real = real.detach().requires_grad_(True)
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
-            fake = self._generate(z, fake_labels)  # (B, C, H, W)
+            with torch.set_grad_enabled(update_g):  # D-only steps need no graph through G
+                fake = self._generate(z, fake_labels)  # (B, C, H, W)
 
             # Discriminator: real vs the fake batch, detached from G.
             self.discriminator.requires_grad_(True)
-            real_logits = self._discriminate(real, real_labels)  # (B,)
-            fake_logits = self._discriminate(fake.detach(), fake_labels)  # (B,)
+            real_seen, fake_seen = self._augment(real), self._augment(fake.detach())
+            real_logits, real_classes = self._d_outputs(real_seen, real_labels)  # (B,)
+            fake_logits, fake_classes = self._d_outputs(fake_seen, fake_labels)  # (B,)
         d_loss = self.loss.discriminator(real_logits, fake_logits)
+        stats: dict[str, float] = {}
+        if self.auxiliary_classifier:
+            aux = F.cross_entropy(real_classes, real_labels) + F.cross_entropy(fake_classes, fake_labels)
+            d_loss = d_loss + reg.aux_weight * aux
+            if with_stats:
+                stats["d_aux"] = float(aux)
+        if reg.gp_weight > 0:
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
+                penalty = gradient_penalty(lambda x: self._discriminate(x, real_labels), real_seen, fake_seen, self.noise)
+            d_loss = d_loss + reg.gp_weight * penalty
+            if with_stats:
+                stats["gp"] = float(penalty)
+        if r1_now:
+            penalty = r1_penalty(real_logits, real)
+            d_loss = d_loss + (reg.r1_gamma / 2) * penalty * reg.r1_every
+            if with_stats:
+                stats["r1"] = float(penalty)
         self._check_finite("discriminator loss", d_loss)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
-        stats: dict[str, float] = {}
+        norm_d = self._check_finite_grads("discriminator", self.discriminator)
         if with_stats:
-            stats["grad_norm_d"] = grad_norm(self.discriminator)
+            stats["grad_norm_d"] = float(norm_d)
         self.opt_d.step()
 
-        # Generator: fool the updated D with the same fake batch.
-        self.discriminator.requires_grad_(False)
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
-            gen_logits = self._discriminate(fake, fake_labels)
-        g_loss = self.loss.generator(gen_logits)
-        self._check_finite("generator loss", g_loss)
-        self.opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        if with_stats:
-            stats["grad_norm_g"] = grad_norm(self.generator)
-        self.opt_g.step()
-        self.discriminator.requires_grad_(True)
+        if update_g:
+            # Generator: fool the updated D with the same fake batch.
+            self.discriminator.requires_grad_(False)
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
+                gen_logits, gen_classes = self._d_outputs(self._augment(fake), fake_labels)
+            g_loss = self.loss.generator(gen_logits)
+            if self.auxiliary_classifier:
+                g_loss = g_loss + reg.aux_weight * F.cross_entropy(gen_classes, fake_labels)
+            self._check_finite("generator loss", g_loss)
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            norm_g = self._check_finite_grads("generator", self.generator)
+            self.opt_g.step()
+            self.discriminator.requires_grad_(True)
+            if self.ema is not None:
+                self.ema.update(self.generator, images_seen=self.step * batch, batch=batch * self.n_critic)
+            if with_stats or self.n_critic > 1:
+                self._last_g_stats = {"g_loss": float(g_loss.detach()), "grad_norm_g": float(norm_g)}
 
         if with_stats:
-            with torch.no_grad():
-                stats.update(
-                    d_loss=float(d_loss),
-                    g_loss=float(g_loss),
-                    d_real=float(torch.sigmoid(real_logits).mean()),
-                    d_fake=float(torch.sigmoid(fake_logits).mean()),
-                    d_accuracy=float(((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2),
-                )
+            stats["d_loss"] = float(d_loss.detach())
+            stats.update(self._last_g_stats)
+            stats.update(discriminator_stats(real_logits, fake_logits, self.loss.decision_threshold))
         return stats
+
+    def _vae_step(self, real: torch.Tensor, real_labels: torch.Tensor | None, with_stats: bool) -> dict[str, float]:
+        """One step on the negative ELBO (Kingma & Welling 2014); encoder and decoder move together."""
+        device_type = self.device.type
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
+            mean, log_var = self.discriminator(real)  # (B, L), (B, L): q(z | x)
+            eps = torch.randn(mean.shape, generator=self.noise).to(self.device)
+            z = mean.float() + eps * torch.exp(0.5 * log_var.float())  # reparameterisation
+            logits = self.generator.logits(z)  # (B, C, H, W)
+        loss, nll, kl = negative_elbo(logits, (real + 1) / 2, mean, log_var)
+        self._check_finite("VAE loss", loss)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        norm_g = self._check_finite_grads("decoder", self.generator)
+        norm_d = self._check_finite_grads("encoder", self.discriminator)
+        self.opt_g.step()
+        self.opt_d.step()
+        if self.ema is not None:
+            self.ema.update(self.generator, images_seen=self.step * real.shape[0], batch=real.shape[0])
+        if not with_stats:
+            return {}
+        return {"loss": float(loss), "recon_nll": float(nll), "kl": float(kl), "grad_norm_g": float(norm_g), "grad_norm_d": float(norm_d)}
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self.sampler.indices(self.step)
@@ -210,6 +315,9 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": get_rng_state(self.noise),
+            "img_shape": list(self.dataset.img_shape),
+            "num_classes": self.num_classes,
+            **({"generator_ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any], origin: str = "checkpoint") -> None:
@@ -223,6 +331,8 @@ class Trainer:
             self.discriminator.load_state_dict(state["discriminator"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
+            if self.ema is not None:
+                self.ema.load_state_dict(state["generator_ema"] if "generator_ema" in state else state["generator"])
             set_rng_state(state["rng"], self.noise)
             self.step = int(state["step"])
             self.elapsed = float(state.get("elapsed_seconds", 0.0))
@@ -250,14 +360,21 @@ class Trainer:
     def save_samples(self, name: str) -> Path:
         from torchvision.utils import save_image
 
-        was_training = self.generator.training
-        self.generator.eval()
-        images = self._generate(self.fixed_z, self.fixed_labels if self.num_classes else None).float()
-        self.generator.train(was_training)
+        generator = self.sampling_generator
+        was_training = generator.training
+        generator.eval()
+        labels = self.fixed_labels if self.num_classes else None
+        images = (generator(self.fixed_z, labels) if self.num_classes else generator(self.fixed_z)).float()
+        generator.train(was_training)
         path = self.run_dir / "samples" / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp.png")
-        save_image(images.cpu(), tmp, nrow=int(math.ceil(math.sqrt(len(images)))), normalize=True, value_range=(-1, 1))
+        if images.ndim == 2:  # vector data: a scatter plot over the real points
+            from gankit.training.plots import plot_points
+
+            plot_points(images.cpu(), self.dataset.images[:2000], tmp, title=f"{self.cfg.data.name}, {name}")
+        else:
+            save_image(images.cpu(), tmp, nrow=int(math.ceil(math.sqrt(len(images)))), normalize=True, value_range=(-1, 1))
         tmp.replace(path)
         return path
 
@@ -265,7 +382,7 @@ class Trainer:
         spec = generator_spec(self.cfg.model.name, self.dataset.img_shape, self.cfg.model.latent_dim, self.num_classes, self.cfg.model.options)
         spec["step"] = self.step
         directory = self.run_dir / "export"
-        export_generator(self.generator, spec, directory)
+        export_generator(self.sampling_generator, spec, directory)
         return directory
 
     def _log_metrics(self, record: dict[str, Any]) -> None:
@@ -326,7 +443,10 @@ class Trainer:
                     mark_time, mark_step = now, self.step
                     record = {"step": self.step, "epoch": self.step / spe, **stats, "images_per_s": ips}
                     self._log_metrics(record)
-                    bar.set_postfix(epoch=epoch, d=f"{stats['d_loss']:.3f}", g=f"{stats['g_loss']:.3f}", img_s=f"{ips:.0f}")
+                    shown = {short: f"{stats[key]:.3f}" for key, short in (("d_loss", "d"), ("g_loss", "g"), ("loss", "loss")) if key in stats}
+                    bar.set_postfix(epoch=epoch, **shown, img_s=f"{ips:.0f}")
+                    for warning in self.monitor.observe(self.step, stats):
+                        log.warning("%s", warning)
                 if in_epoch == 0 and epoch % train_cfg.sample_every_epochs == 0:
                     self.save_samples(f"epoch-{epoch:04d}")
                 if self.step % train_cfg.checkpoint_every == 0 and self.step < total:
