@@ -9,7 +9,10 @@ File layout::
 The payload is read with ``torch.load(weights_only=True)``, so a checkpoint can
 never run code; the checksum catches truncated or flipped bytes before loading.
 Files are written to a temporary name, fsynced and renamed, so the newest
-checkpoint is always complete.
+checkpoint is always complete; temporaries left by a killed process are removed
+by the next :func:`prune_checkpoints`. The checksum guards against damage, not
+against a forger: the payload is loaded as untrusted data whatever its checksum,
+and anything unexpected in it becomes a :class:`CheckpointError`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ log = logging.getLogger("gankit")
 
 MAGIC = b"GANKIT-CKPT 1\n"
 _NAME = re.compile(r"^ckpt-(\d{9})\.ckpt$")
+_TEMPORARY = re.compile(r"^\.ckpt-\d{9}\.ckpt\.tmp-(\d+)$")
+
+
+class CheckpointWriteError(CheckpointError):
+    """A checkpoint could not be written (full disk, unwritable run directory); the previous one is intact."""
 
 
 def checkpoint_name(step: int) -> str:
@@ -94,9 +102,10 @@ def decode_checkpoint(data: bytes, origin: str = "checkpoint") -> dict[str, Any]
         raise CheckpointError(f"{origin}: checksum mismatch, the file is truncated or corrupted")
     try:
         state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+    except Exception as exc:  # untrusted bytes: any parse failure is the file's fault, not gankit's
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise CheckpointError(f"{origin}: refused to load ({first})") from None
+        kind = "refused to load" if isinstance(exc, pickle.UnpicklingError) else "refused to load, unreadable payload"
+        raise CheckpointError(f"{origin}: {kind} ({first[:200]})") from None
     if not isinstance(state, dict):
         raise CheckpointError(f"{origin}: the payload is not a training state")
     return state
@@ -141,9 +150,24 @@ def load_latest_checkpoint(directory: str | Path) -> tuple[Path, dict[str, Any]]
 
 
 def prune_checkpoints(directory: str | Path, keep: int) -> None:
-    """Delete all but the newest ``keep`` checkpoints."""
+    """Delete all but the newest ``keep`` checkpoints, and temporaries left by killed writers."""
     for _, path in list_checkpoints(directory)[:-keep]:
         try:
             path.unlink()
         except OSError:
             pass
+    remove_stale_temporaries(directory)
+
+
+def remove_stale_temporaries(directory: str | Path) -> None:
+    """Delete half-written ``.ckpt-*.ckpt.tmp-PID`` files of other (dead) processes."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return
+    for path in directory.iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match and int(match.group(1)) != os.getpid():
+            try:
+                path.unlink()
+            except OSError:
+                pass

@@ -36,6 +36,8 @@ from gankit.losses.regularizers import gradient_penalty, r1_penalty
 from gankit.losses.vae import negative_elbo
 from gankit.models import create_model, export_generator, generator_spec
 from gankit.training import checkpoint as ckpt
+from gankit.training import guard
+from gankit.training.guard import DivergenceError, NonFiniteLossError
 from gankit.training.config import Config, config_from_dict, config_to_dict, save_config
 from gankit.training.augment import diff_augment, parse_policy
 from gankit.training.diagnostics import InstabilityMonitor, discriminator_stats
@@ -46,10 +48,6 @@ from gankit.training.rng import get_rng_state, seed_everything, set_rng_state
 log = logging.getLogger("gankit")
 
 CHECKPOINT_FORMAT = 1
-
-
-class NonFiniteLossError(GankitError):
-    """A loss or gradient became NaN or Inf; the step was not applied."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -121,6 +119,8 @@ class Trainer:
         self.autocast = cfg.train.precision == "bf16"
         self._stop_signal: int | None = None
         self._tb = None
+        self.rollbacks = 0
+        self._good_checkpoint: bytes | None = None  # the last state known finite, as written to disk
 
     # ----------------------------------------------------------------- paths
     @property
@@ -315,6 +315,7 @@ class Trainer:
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "rng": get_rng_state(self.noise),
+            "rollbacks": self.rollbacks,
             "img_shape": list(self.dataset.img_shape),
             "num_classes": self.num_classes,
             **({"generator_ema": self.ema.state_dict()} if self.ema is not None else {}),
@@ -323,7 +324,9 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any], origin: str = "checkpoint") -> None:
         if state.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{origin}: checkpoint format {state.get('format')!r} is not supported (expected {CHECKPOINT_FORMAT})")
-        saved = state.get("config", {}).get("model", {})
+        saved = state.get("config")
+        saved = saved.get("model") if isinstance(saved, dict) else None
+        saved = saved if isinstance(saved, dict) else {}
         if saved.get("name") != self.cfg.model.name:
             raise CheckpointError(f"{origin}: checkpoint is for model {saved.get('name')!r}, this run uses {self.cfg.model.name!r}")
         try:
@@ -334,18 +337,64 @@ class Trainer:
             if self.ema is not None:
                 self.ema.load_state_dict(state["generator_ema"] if "generator_ema" in state else state["generator"])
             set_rng_state(state["rng"], self.noise)
-            self.step = int(state["step"])
+            step = state["step"]
+            if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+                raise ValueError(f"step {step!r} is not a non-negative integer")
+            self.step = step
             self.elapsed = float(state.get("elapsed_seconds", 0.0))
-        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            self.rollbacks = int(state.get("rollbacks", 0))
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
             raise CheckpointError(f"{origin}: does not match this model ({first})") from None
 
     def save_checkpoint(self) -> Path:
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        """Write the training state, unless it holds NaN/Inf; a failed write leaves the previous checkpoint as it was.
+
+        Raises:
+            NonFiniteLossError: the state is not finite (nothing is written).
+            CheckpointWriteError: the disk is full or the run directory is not writable.
+        """
         path = self.checkpoint_dir / ckpt.checkpoint_name(self.step)
-        ckpt.save_checkpoint(self.state_dict(), path)
+        state = self.state_dict()
+        bad = guard.first_nonfinite_in_state(state)
+        if bad is not None:
+            raise NonFiniteLossError(f"{bad} is NaN/Inf at step {self.step}; the checkpoint was not written")
+        data = ckpt.encode_checkpoint(state)
+        try:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.atomic_write_bytes(path, data)
+        except OSError as exc:
+            newest = ckpt.list_checkpoints(self.checkpoint_dir)
+            kept = f"the newest complete checkpoint is {newest[-1][1]}" if newest else "no earlier checkpoint exists"
+            raise ckpt.CheckpointWriteError(
+                f"cannot write checkpoint {path} ({exc.strerror or exc}) at step {self.step}; {kept}; "
+                f"make room, then continue with: gankit train --resume {self.run_dir}"
+            ) from None
+        self._good_checkpoint = data
         ckpt.prune_checkpoints(self.checkpoint_dir, self.cfg.train.keep_checkpoints)
         return path
+
+    def _roll_back(self, error: NonFiniteLossError) -> None:
+        """Return to the last good state with lower learning rates, or stop after ``train.max_rollbacks``."""
+        limit, factor = self.cfg.train.max_rollbacks, self.cfg.train.rollback_lr_factor
+        good = ckpt.decode_checkpoint(self._good_checkpoint, "the last good state")
+        if self.rollbacks >= limit:
+            raise DivergenceError(
+                f"{error}; stopped after {self.rollbacks} rollback(s) (train.max_rollbacks={limit}); "
+                f"the last good state is step {good['step']}: lower optim.lr_g/optim.lr_d or raise train.max_rollbacks, then resume"
+            )
+        rates = [group["lr"] for opt in (self.opt_g, self.opt_d) for group in opt.param_groups]
+        rollbacks, failed_step = self.rollbacks + 1, self.step
+        self.load_state_dict(good, "the last good state")
+        groups = [group for opt in (self.opt_g, self.opt_d) for group in opt.param_groups]
+        for group, rate in zip(groups, rates):
+            group["lr"] = rate * factor
+        self.rollbacks = rollbacks
+        guard.truncate_jsonl(self.run_dir / "metrics.jsonl", self.step)
+        log.warning(
+            "%s; rolled back from step %d to step %d and multiplied the learning rates by %g (now G %.3g, D %.3g); rollback %d of %d",
+            error, failed_step, self.step, factor, self.opt_g.param_groups[0]["lr"], self.opt_d.param_groups[0]["lr"], rollbacks, limit,
+        )
 
     def resume(self) -> Path | None:
         """Load the newest valid checkpoint of the run directory, if any."""
@@ -421,6 +470,8 @@ class Trainer:
 
         total, spe = self.total_steps, self.sampler.steps_per_epoch
         train_cfg = self.cfg.train
+        guard.truncate_jsonl(self.run_dir / "metrics.jsonl", self.step)  # after a crash: each step logged once
+        self._good_checkpoint = ckpt.encode_checkpoint(self.state_dict())
         if self.step == 0:
             self.save_samples("epoch-0000")
         start, deadline = time.perf_counter(), None if max_minutes is None else time.perf_counter() + 60 * max_minutes
@@ -433,7 +484,13 @@ class Trainer:
             while self.step < total:
                 real, labels = self.next_batch()
                 log_now = (self.step + 1) % train_cfg.log_every == 0 or self.step + 1 == total
-                stats = self.train_step(real, labels, with_stats=log_now)
+                try:
+                    stats = self.train_step(real, labels, with_stats=log_now)
+                    guard.check_weights({"generator": self.generator, "discriminator": self.discriminator}, self.step)
+                except NonFiniteLossError as exc:
+                    self._roll_back(exc)
+                    bar.update(self.step - bar.n)
+                    continue
                 self.step += 1
                 bar.update(1)
                 epoch, in_epoch = divmod(self.step, spe)

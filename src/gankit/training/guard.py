@@ -1,0 +1,124 @@
+"""Divergence guard: NaN/Inf detection, and the rollback policy.
+
+The trainer checks each loss before its backward pass and each gradient before its
+optimiser step, and :func:`check_weights` checks every weight before a step is
+counted. A non-finite value raises :class:`NonFiniteLossError`: the update is not
+applied, and the trainer rolls back to the last good checkpoint (kept in memory as
+the exact bytes written to disk), multiplies the learning rates by
+``train.rollback_lr_factor`` and carries on; after ``train.max_rollbacks``
+rollbacks it stops with :class:`DivergenceError`. A checkpoint is written only
+after :func:`first_nonfinite_in_state` found nothing, so a NaN checkpoint never
+reaches the disk.
+
+The fast check sums each tensor in float32: a NaN or an Inf anywhere makes the
+sum non-finite, so nothing is missed. Finite values so large that their sum
+overflows float32 (|x| around 1e32 and above) also count as divergence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gankit.errors import GankitError
+
+
+class NonFiniteLossError(GankitError):
+    """A loss, gradient or weight became NaN or Inf; the step was not applied."""
+
+
+class DivergenceError(NonFiniteLossError):
+    """Training kept producing NaN/Inf after the allowed number of rollbacks."""
+
+
+def _all_finite(tensors: Iterable[torch.Tensor]) -> bool:
+    sums = [t.detach().sum(dtype=torch.float32) for t in tensors if t.is_floating_point() or t.is_complex()]
+    if not sums:
+        return True
+    return bool(torch.isfinite(torch.stack(sums).sum()))
+
+
+def _describe(label: str, tensor: torch.Tensor) -> str:
+    values = tensor.detach()
+    kinds = [kind for kind, mask in (("nan", values.isnan()), ("inf", values.isinf())) if bool(mask.any())]
+    if values.numel() == 1:
+        return f"{label} became {float(values.float())}"
+    bad = int((~torch.isfinite(values)).sum())
+    return f"{label} holds {bad} {'/'.join(kinds) or 'non-finite'} value(s)"
+
+
+def check_weights(modules: dict[str, nn.Module], step: int) -> None:
+    """Raise :class:`NonFiniteLossError` unless every weight of ``modules`` is finite (the check after a step)."""
+    named = [(f"{owner} weight {name}", p) for owner, module in modules.items() for name, p in module.named_parameters()]
+    if _all_finite(p for _, p in named):
+        return
+    for label, tensor in named:
+        if not bool(torch.isfinite(tensor.detach()).all()):
+            raise NonFiniteLossError(f"{_describe(label, tensor)} after step {step + 1}; the step was not kept")
+    raise NonFiniteLossError(f"weights overflow float32 after step {step + 1}; the step was not kept")
+
+
+def _state_tensors(value: Any, prefix: str) -> Iterator[tuple[str, torch.Tensor]]:
+    if isinstance(value, torch.Tensor):
+        yield prefix, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _state_tensors(item, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from _state_tensors(item, f"{prefix}[{index}]")
+
+
+def first_nonfinite_in_state(state: dict[str, Any], skip: tuple[str, ...] = ("rng",)) -> str | None:
+    """The dotted key of the first floating tensor in ``state`` holding NaN/Inf, or None when all are finite."""
+    named = [(k, t) for k, t in _state_tensors(state, "") if k.split(".")[0].split("[")[0] not in skip]
+    if _all_finite(t for _, t in named):
+        return None
+    for key, tensor in named:
+        if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
+            return key
+    return None  # only an overflowing sum of huge finite values: not a NaN
+
+
+def scale_learning_rates(optimizers: Iterable[torch.optim.Optimizer], factor: float) -> list[float]:
+    """Multiply every param group's learning rate by ``factor``; return the new rates."""
+    rates = []
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] = group["lr"] * factor
+            rates.append(group["lr"])
+    return rates
+
+
+def truncate_jsonl(path: str | Path, max_step: int) -> None:
+    """Drop records with ``step > max_step`` (and any torn last line) from a JSONL log, atomically.
+
+    Used when a run goes back to an earlier step (resume after a crash, rollback), so
+    that the log holds each step once.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return
+    kept = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        step = record.get("step") if isinstance(record, dict) else None
+        if isinstance(step, (int, float)) and step > max_step:
+            continue
+        kept.append(line)
+    if len(kept) == len(lines):
+        return
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text("".join(line + "\n" for line in kept))
+    os.replace(tmp, path)
