@@ -133,10 +133,6 @@ class TrainConfig:
     """NaN/Inf in a loss, gradient or weight rolls the run back to its last good checkpoint; stop after this many."""
     rollback_lr_factor: float = _field(0.5, min_exclusive=0.0, max=1.0)
     """Every rollback multiplies the learning rates by this factor."""
-    max_rollbacks: int = _field(3, min=0, max=1000)
-    """NaN/Inf in a loss, gradient or weight rolls the run back to its last good checkpoint; stop after this many."""
-    rollback_lr_factor: float = _field(0.5, min_exclusive=0.0, max=1.0)
-    """Every rollback multiplies the learning rates by this factor."""
     sample_every_epochs: int = _field(1, min=1)
     num_samples: int = _field(64, min=1, max=1024)
     """Images in the progress grid written to ``samples/``."""
