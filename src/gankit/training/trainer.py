@@ -173,9 +173,13 @@ class Trainer:
     def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self._d_outputs(images, labels)[0]
 
-    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Adversarial logits (B,) as float32, and class logits (B, K) for an auxiliary-classifier D (else None)."""
-        out = self.discriminator(images, labels) if self.num_classes else self.discriminator(images)
+    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None, eager: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Adversarial logits (B,) as float32, and class logits (B, K) for an auxiliary-classifier D (else None).
+
+        ``eager`` bypasses ``torch.compile`` (its graphs have no double backward, which R1 and GP need).
+        """
+        call = self.discriminator.forward if eager and self.cfg.train.compile else self.discriminator
+        out = call(images, labels) if self.num_classes else call(images)
         if self.auxiliary_classifier:
             return out[0].float(), out[1].float()
         return out.float(), None
@@ -219,7 +223,7 @@ class Trainer:
             # Discriminator: real vs the fake batch, detached from G.
             self.discriminator.requires_grad_(True)
             real_seen, fake_seen = self._augment(real), self._augment(fake.detach())
-            real_logits, real_classes = self._d_outputs(real_seen, real_labels)  # (B,)
+            real_logits, real_classes = self._d_outputs(real_seen, real_labels, eager=r1_now)  # (B,)
             fake_logits, fake_classes = self._d_outputs(fake_seen, fake_labels)  # (B,)
         d_loss = self.loss.discriminator(real_logits, fake_logits)
         stats: dict[str, float] = {}
@@ -227,18 +231,18 @@ class Trainer:
             aux = F.cross_entropy(real_classes, real_labels) + F.cross_entropy(fake_classes, fake_labels)
             d_loss = d_loss + reg.aux_weight * aux
             if with_stats:
-                stats["d_aux"] = float(aux)
+                stats["d_aux"] = float(aux.detach())
         if reg.gp_weight > 0:
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
-                penalty = gradient_penalty(lambda x: self._discriminate(x, real_labels), real_seen, fake_seen, self.noise)
+                penalty = gradient_penalty(lambda x: self._d_outputs(x, real_labels, eager=True)[0], real_seen, fake_seen, self.noise)
             d_loss = d_loss + reg.gp_weight * penalty
             if with_stats:
-                stats["gp"] = float(penalty)
+                stats["gp"] = float(penalty.detach())
         if r1_now:
             penalty = r1_penalty(real_logits, real)
             d_loss = d_loss + (reg.r1_gamma / 2) * penalty * reg.r1_every
             if with_stats:
-                stats["r1"] = float(penalty)
+                stats["r1"] = float(penalty.detach())
         self._check_finite("discriminator loss", d_loss)
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
@@ -293,7 +297,7 @@ class Trainer:
             self.ema.update(self.generator, images_seen=self.step * real.shape[0], batch=real.shape[0])
         if not with_stats:
             return {}
-        return {"loss": float(loss), "recon_nll": float(nll), "kl": float(kl), "grad_norm_g": float(norm_g), "grad_norm_d": float(norm_d)}
+        return {"loss": float(loss.detach()), "recon_nll": float(nll.detach()), "kl": float(kl.detach()), "grad_norm_g": float(norm_g), "grad_norm_d": float(norm_d)}
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self.sampler.indices(self.step)

@@ -1,0 +1,58 @@
+"""Shared layers against hand-written references: minibatch stddev, packing, conditional BN, projection, SN."""
+
+import torch
+from torch import nn
+
+from gankit.models.layers import ConditionalBatchNorm2d, MinibatchStdDev, ProjectionHead, pack, sn, upsampling_plan
+
+
+def test_minibatch_stddev_matches_a_loop():
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, 2, 2)
+    out = MinibatchStdDev(group_size=3)(x)
+    assert out.shape == (6, 4, 2, 2)
+    torch.testing.assert_close(out[:, :3], x)
+    members = 6 // 3
+    for i in range(6):
+        group = x[[j for j in range(6) if j % members == i % members]]  # the samples grouped with i
+        expected = group.var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
+        torch.testing.assert_close(out[i, 3], torch.full((2, 2), float(expected)))
+
+
+def test_pack_concatenates_consecutive_samples():
+    x = torch.arange(4 * 2 * 3).float().reshape(4, 2, 3)
+    packed = pack(x, 2)
+    assert packed.shape == (2, 4, 3)
+    torch.testing.assert_close(packed[1], torch.cat([x[2], x[3]]))
+
+
+def test_conditional_batchnorm_uses_the_class_scale_and_shift():
+    cbn = ConditionalBatchNorm2d(2, num_classes=3)
+    with torch.no_grad():
+        cbn.scale.weight.copy_(torch.tensor([[1.0, 1.0], [2.0, 3.0], [1.0, 1.0]]))
+        cbn.shift.weight.copy_(torch.tensor([[0.0, 0.0], [5.0, -5.0], [0.0, 0.0]]))
+    x = torch.randn(4, 2, 3, 3)
+    labels = torch.tensor([1, 1, 0, 2])
+    normalised = (x - x.mean(dim=(0, 2, 3), keepdim=True)) / (x.var(dim=(0, 2, 3), unbiased=False, keepdim=True) + 1e-5).sqrt()
+    out = cbn(x, labels)
+    torch.testing.assert_close(out[0], normalised[0] * torch.tensor([2.0, 3.0])[:, None, None] + torch.tensor([5.0, -5.0])[:, None, None])
+    torch.testing.assert_close(out[2], normalised[2])
+
+
+def test_projection_head_is_linear_plus_inner_product():
+    head = ProjectionHead(5, num_classes=4, spectral=False)
+    h, labels = torch.randn(3, 5), torch.tensor([0, 3, 3])
+    expected = h @ head.linear.weight[0] + head.linear.bias[0] + (h * head.embed.weight[labels]).sum(1)
+    torch.testing.assert_close(head(h, labels), expected)
+
+
+def test_spectral_norm_makes_the_top_singular_value_one():
+    torch.manual_seed(0)
+    layer = sn(nn.Linear(20, 10), True)
+    for _ in range(50):  # power iterations run in training-mode forwards
+        layer(torch.randn(2, 20))
+    assert abs(float(torch.linalg.matrix_norm(layer.weight.detach(), ord=2)) - 1.0) < 1e-3
+
+
+def test_upsampling_plan():
+    assert [upsampling_plan(s) for s in (28, 32, 64, 128)] == [(7, 2), (4, 3), (4, 4), (4, 5)]
