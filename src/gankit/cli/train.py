@@ -16,6 +16,8 @@ EXAMPLES = """examples:
   gankit train configs/mnist_mlp.yaml --max-minutes 3 --run-dir runs/demo
   gankit train configs/mnist_mlp.yaml --set loss.name=saturating --seed 1
   gankit train --resume runs/demo --max-steps 20000
+  gankit train configs/emoji_resnet64.yaml --device cuda    # one GPU
+  torchrun --nproc-per-node 4 -m gankit train configs/emoji_resnet64.yaml   # 4 GPUs (or CPU processes), global batch unchanged
 """
 
 
@@ -34,6 +36,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data-dir", help="data root (sets data.dir; default $GANKIT_DATA or ~/.cache/gankit/data)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where to train (sets train.device; default auto: cuda, else mps, else cpu)")
     p.set_defaults(func=run)
 
 
@@ -63,9 +66,16 @@ def _check_positive(name: str, value) -> None:
         raise ConfigError(f"{name}: {value} must be a positive number")
 
 
+def _quiet_other_ranks(ctx) -> None:
+    """Only rank 0 of a distributed run reports progress; the others report errors only."""
+    if ctx is not None and not ctx.is_main:
+        logging.getLogger("gankit").setLevel(logging.ERROR)
+
+
 def run(args: argparse.Namespace) -> int:
     from gankit.training.checkpoint import load_latest_checkpoint
     from gankit.training.config import load_config
+    from gankit.training.distributed import DistributedTrainer, init_distributed, resolve_batch, run_on_main, shutdown_distributed
     from gankit.training.trainer import Trainer, trainer_from_checkpoint_state
 
     _check_positive("--max-steps", args.max_steps)
@@ -77,12 +87,14 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"train.seed={args.seed}")
     if args.data_dir is not None:
         overrides.append(f"data.dir={args.data_dir}")
+    if args.device is not None:
+        overrides.append(f"train.device={args.device}")
 
     if args.resume:
         if args.config:
             raise ConfigError("give either a CONFIG to start a run or --resume RUN_DIR, not both")
         if args.overrides or args.seed is not None:
-            raise ConfigError("--resume continues a run with its own config; only --max-steps, --max-minutes and --data-dir may change")
+            raise ConfigError("--resume continues a run with its own config; only --max-steps, --max-minutes, --data-dir and --device may change")
         run_dir = Path(args.resume)
         if not (run_dir / "config.yaml").is_file():
             raise ConfigError(f"--resume {run_dir}: not a gankit run directory (no config.yaml)")
@@ -95,24 +107,44 @@ def run(args: argparse.Namespace) -> int:
             changes["train"] = {"max_steps": args.max_steps}
         if args.data_dir is not None:
             changes["data"] = {"dir": args.data_dir}
-        trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes)
+        # The per-process batch is worked out again: a run may resume on another number of processes.
+        changes.setdefault("train", {})["batch_per_process"] = None
+        if args.device is not None:
+            changes["train"]["device"] = args.device
+        ctx = init_distributed(args.device or state.get("config", {}).get("train", {}).get("device", "auto"))
+        _quiet_other_ranks(ctx)
+        trainer_cls = DistributedTrainer if ctx else None
+        trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes, trainer_cls=trainer_cls)
+        if trainer_cls is None:
+            resolve_batch(trainer.cfg.train, 1)
         log.info("resuming %s from step %d (%s)", run_dir, trainer.step, path.name)
     else:
         if not args.config:
             raise ConfigError("give a CONFIG (e.g. configs/mnist_mlp.yaml) or --resume RUN_DIR")
         cfg = load_config(args.config, overrides)
         run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.config).stem
-        _prepare_run_dir(run_dir, args.overwrite)
-        trainer = Trainer(cfg, run_dir)
+        ctx = init_distributed(cfg.train.device)
+        _quiet_other_ranks(ctx)
+        resolve_batch(cfg.train, ctx.world_size if ctx else 1)
+        run_on_main(ctx, lambda: _prepare_run_dir(run_dir, args.overwrite))
+        trainer = DistributedTrainer(cfg, run_dir) if ctx else Trainer(cfg, run_dir)
     log.info("data: %s (%d images)", trainer.dataset.source, len(trainer.dataset))
+    processes = f"{ctx.world_size} processes ({ctx.backend})" if ctx else "1 process"
     log.info(
-        "model %s, %d steps of batch %d on %s; writing to %s",
-        trainer.cfg.model.name, trainer.total_steps, trainer.cfg.train.batch_size, trainer.device, run_dir,
+        "model %s, %d steps of global batch %d (%d per process x %s) on %s; writing to %s",
+        trainer.cfg.model.name, trainer.total_steps, trainer.cfg.train.batch_size, trainer.cfg.train.batch_per_process,
+        processes, trainer.device, run_dir,
     )
     if trainer.step >= trainer.total_steps:
         log.info("the run is already at step %d of %d; raise --max-steps to train further", trainer.step, trainer.total_steps)
+        if ctx is not None:
+            shutdown_distributed()
         return 0
-    result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress)
+    try:
+        result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress and trainer.is_main_process)
+    finally:
+        if ctx is not None:
+            shutdown_distributed()
     if result.status == "interrupted":
         log.info("stopped at step %d with a checkpoint; continue with: gankit train --resume %s", result.step, run_dir)
         return 130

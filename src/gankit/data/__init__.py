@@ -23,19 +23,59 @@ def data_root(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _load(name: str, split: str, root: Path) -> ImageDataset:
-    return DATASETS.get(name)(split, root)
+def _load(name: str, split: str, root: Path, options: tuple = ()) -> ImageDataset:
+    return DATASETS.get(name)(split, root, **dict(options))
 
 
-def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | None = None) -> ImageDataset:
-    """Load a registered dataset split into memory (cached per process)."""
+def dataset_options(name: str) -> tuple[str, ...]:
+    """The keyword options a registered dataset takes (e.g. ``folder``, ``image`` for image folders)."""
+    import inspect
+
+    parameters = inspect.signature(DATASETS.get(name)).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is p.KEYWORD_ONLY)
+
+
+def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | None = None, **options) -> ImageDataset:
+    """Load a registered dataset split into memory (cached per process).
+
+    ``options`` go to datasets that take them (see :func:`dataset_options`); None means the default.
+    """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
-    DATASETS.get(name)
-    return _load(name, split, data_root(data_dir).resolve())
+    allowed = dataset_options(name)
+    given = {key: value for key, value in options.items() if value is not None}
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ConfigError(f"dataset {name!r} takes no option(s) {', '.join(unknown)}; it takes: {', '.join(allowed) or 'none'}")
+    return _load(name, split, data_root(data_dir).resolve(), tuple(sorted(given.items())))
+
+
+def load_data(data, split: str = "train") -> ImageDataset:
+    """The dataset a ``DataConfig`` describes: its name, root and, for image folders, the image options."""
+    from gankit.data.folder import ImageOptions, parse_color
+
+    allowed = dataset_options(data.name)
+    options = {}
+    if "image" in allowed:
+        options["image"] = ImageOptions(
+            size=data.image_size or ImageOptions.size,
+            channels=data.channels or ImageOptions.channels,
+            background=parse_color(data.background),
+            fit=data.fit,
+        )
+    else:
+        for key in ("image_size", "channels"):
+            if getattr(data, key) is not None:
+                raise ConfigError(f"data.{key}: applies to image folders (folder, emoji); dataset {data.name!r} has a fixed shape")
+    if data.folder is not None:
+        if "folder" not in allowed:
+            raise ConfigError(f"data.folder: is read only when data.name is 'folder' (here {data.name!r})")
+        options["folder"] = data.folder
+    return load_dataset(data.name, split, data.dir, **options)
 
 
 from gankit.data import mnist, synthetic  # noqa: E402,F401
 from gankit.data import stacked, toy2d  # noqa: E402,F401
+from gankit.data import emoji, folder  # noqa: E402,F401
 
-__all__ = ["DATASETS", "EpochSampler", "ImageDataset", "data_root", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
+__all__ = ["DATASETS", "EpochSampler", "ImageDataset", "data_root", "load_data", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]

@@ -84,6 +84,9 @@ class Trainer:
         dataset: an already loaded training set (default: ``cfg.data``'s train split).
     """
 
+    is_main_process = True
+    """False on every process of a distributed run but rank 0: those write no files."""
+
     def __init__(self, cfg: Config, run_dir: str | Path, dataset: ImageDataset | None = None) -> None:
         self.cfg = cfg
         self.run_dir = Path(run_dir)
@@ -465,7 +468,8 @@ class Trainer:
         from tqdm import tqdm
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(self.cfg, self.run_dir / "config.yaml")
+        if self.is_main_process:
+            save_config(self.cfg, self.run_dir / "config.yaml")
         self._open_tensorboard()
         handlers = {}
         if threading.current_thread() is threading.main_thread():
@@ -514,11 +518,9 @@ class Trainer:
                     self._add_elapsed(start)
                     start = time.perf_counter()
                     self.save_checkpoint()
-                if self._stop_signal is not None:
-                    status = "interrupted"
-                    break
-                if deadline is not None and time.perf_counter() >= deadline:
-                    status = "time_limit"
+                reason = self._stop_reason(deadline)
+                if reason is not None:
+                    status = reason
                     break
         finally:
             bar.close()
@@ -533,6 +535,14 @@ class Trainer:
         self._plot_losses()
         return TrainResult(status, self.step, self.run_dir)
 
+    def _stop_reason(self, deadline: float | None) -> str | None:
+        """Why the loop stops after this step (``interrupted`` by a signal, ``time_limit``), or None to go on."""
+        if self._stop_signal is not None:
+            return "interrupted"
+        if deadline is not None and time.perf_counter() >= deadline:
+            return "time_limit"
+        return None
+
     def _add_elapsed(self, since: float) -> None:
         self.elapsed += time.perf_counter() - since
 
@@ -545,13 +555,14 @@ class Trainer:
             log.info("matplotlib is not installed: no loss curve written")
 
 
-def trainer_from_checkpoint_state(state: dict[str, Any], run_dir: Path, origin: str, overrides: dict[str, Any] | None = None) -> Trainer:
-    """Rebuild a trainer from the config stored in a checkpoint, then load the state."""
+def trainer_from_checkpoint_state(state: dict[str, Any], run_dir: Path, origin: str, overrides: dict[str, Any] | None = None,
+                                  trainer_cls: type[Trainer] | None = None) -> Trainer:
+    """Rebuild a trainer (a ``trainer_cls``, default :class:`Trainer`) from the config stored in a checkpoint, then load the state."""
     raw = state.get("config")
     if not isinstance(raw, dict):
         raise CheckpointError(f"{origin}: carries no config")
     for section, values in (overrides or {}).items():
         raw.setdefault(section, {}).update(values)
-    trainer = Trainer(config_from_dict(raw), run_dir)
+    trainer = (trainer_cls or Trainer)(config_from_dict(raw), run_dir)
     trainer.load_state_dict(state, origin)
     return trainer
