@@ -1,0 +1,158 @@
+"""Evaluate a set of samples against a dataset, with the real-vs-real floor beside every figure.
+
+The reference set is ``num`` real *training* items; the samples are scored
+against it, and so are ``num`` real *test* items (the floor: what a perfect
+generator that reproduced the data distribution, but not the training images,
+would score with this many samples). The gap between a figure and its floor is
+how far a model is from "as good as real data".
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from gankit.data import load_dataset
+from gankit.errors import ConfigError
+from gankit.metrics import FIGURES, compute_metrics, needs_probs, parse_metric_names
+from gankit.metrics.extractors import FeatureExtractor, StackedExtractor, default_extractor
+from gankit.metrics.modes import ModeScore, score_mixture, score_stacked
+from gankit.metrics.stats_cache import real_features, real_subset
+
+DEFAULT_NUM = 10_000
+VECTOR_METRICS = ["fid", "kid", "pr", "dc"]
+IMAGE_METRICS = ["fid", "kid", "is", "pr", "dc", "classes"]
+
+
+@dataclass
+class EvalResult:
+    dataset: str
+    extractor: str
+    num: int
+    metrics: dict[str, float]
+    floor: dict[str, float] | None = None
+    floor_num: int = 0
+    modes: ModeScore | None = None
+    modes_floor: ModeScore | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "extractor": self.extractor,
+            "num": self.num,
+            "metrics": _finite(self.metrics),
+            "floor": _finite(self.floor) if self.floor is not None else None,
+            "floor_num": self.floor_num,
+            "modes": self.modes.to_dict() if self.modes else None,
+            "modes_floor": self.modes_floor.to_dict() if self.modes_floor else None,
+            "notes": list(self.notes),
+        }
+
+
+def _finite(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
+
+
+def check_samples(samples: torch.Tensor, dataset: str, data_dir: str | os.PathLike | None = None) -> None:
+    """Samples must look like the dataset: uint8 images of its shape, or float vectors of its width."""
+    shape = load_dataset(dataset, "train", data_dir).img_shape
+    if len(shape) == 1:
+        ok = samples.ndim == 2 and samples.is_floating_point() and tuple(samples.shape[1:]) == shape
+        want = f"float (N, {shape[0]}) vectors"
+    else:
+        ok = samples.dtype == torch.uint8 and tuple(samples.shape[1:]) == shape
+        want = f"uint8 (N, {', '.join(map(str, shape))}) images"
+    if not ok:
+        raise ConfigError(f"samples for dataset {dataset!r} must be {want}; got {samples.dtype} {tuple(samples.shape)}")
+    if len(samples) < 10:
+        raise ConfigError(f"need at least 10 samples to evaluate, got {len(samples)}")
+
+
+def default_metric_names(extractor: FeatureExtractor, dataset: str, data_dir=None) -> list[str]:
+    vector = load_dataset(dataset, "train", data_dir).images.ndim == 2
+    return list(VECTOR_METRICS) if vector else list(IMAGE_METRICS)
+
+
+def mode_score(samples: torch.Tensor, dataset: str, extractor: FeatureExtractor) -> ModeScore | None:
+    """The mode-collapse score when ``dataset`` is a mode benchmark, else None."""
+    from gankit.data.toy2d import MIXTURES
+
+    if dataset in MIXTURES:
+        return score_mixture(samples, MIXTURES[dataset])
+    if dataset == "stacked-mnist" and isinstance(extractor, StackedExtractor):
+        return score_stacked(extractor.digits_of(samples))
+    return None
+
+
+def evaluate_samples(
+    samples: torch.Tensor,
+    dataset: str,
+    metrics: list[str] | str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    extractor: FeatureExtractor | None = None,
+    floor: bool = True,
+    seed: int = 0,
+) -> EvalResult:
+    """Score ``samples`` (as the dataset holds its items) against ``dataset``'s real data."""
+    check_samples(samples, dataset, data_dir)
+    extractor = extractor or default_extractor(dataset, data_dir)
+    names = parse_metric_names(metrics) if metrics else default_metric_names(extractor, dataset, data_dir)
+    num = len(samples)
+    reference = real_features(dataset, "train", extractor, num, data_dir, seed)
+    fake = extractor(samples)
+    if reference.probs is None:
+        skipped = [n for n in names if needs_probs(n)]
+        if skipped and metrics:
+            raise ConfigError(f"--metrics {','.join(skipped)}: needs a classifier, and dataset {dataset!r} is scored on raw vectors")
+        names = [n for n in names if not needs_probs(n)]
+    result = EvalResult(dataset, extractor.id, num, compute_metrics(names, reference, fake, seed=seed))
+    if len(reference) < num:
+        result.notes.append(f"only {len(reference)} real training items as the reference set")
+    result.modes = mode_score(samples, dataset, extractor)
+    if floor:
+        test = real_features(dataset, "test", extractor, num, data_dir, seed)
+        result.floor_num = len(test)
+        if len(test) < num:
+            result.notes.append(f"the floor uses all {len(test)} test items (fewer than the {num} samples)")
+        result.floor = compute_metrics(names, reference, test, seed=seed)
+        if result.modes is not None:
+            result.modes_floor = mode_score(real_subset(dataset, "test", num, data_dir, seed), dataset, extractor)
+    return result
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    if abs(value) >= 100 or value == int(value) and abs(value) >= 1:
+        return f"{value:.1f}" if value != int(value) else f"{int(value)}"
+    return f"{value:.4f}"
+
+
+def format_table(result: EvalResult) -> str:
+    """A plain-text table: figure, value, real-vs-real floor, which way is better."""
+    floor_label = f"floor ({result.floor_num} test)" if result.floor is not None else ""
+    rows = [("figure", f"samples ({result.num})", floor_label, "better")]
+    for name, value in result.metrics.items():
+        figure = FIGURES.get(name)
+        rows.append((name, _fmt(value), _fmt(result.floor.get(name)) if result.floor else "", figure.better if figure else ""))
+    if result.modes is not None:
+        m, f = result.modes, result.modes_floor
+        rows.append(("modes", f"{m.modes}/{m.num_modes}", f"{f.modes}/{f.num_modes}" if f else "", "higher"))
+        if m.high_quality is not None:
+            rows.append(("high_quality", f"{100 * m.high_quality:.1f}%", f"{100 * f.high_quality:.1f}%" if f else "", "higher"))
+        rows.append(("mode_kl", _fmt(m.reverse_kl), _fmt(f.reverse_kl) if f else "", "lower"))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [f"dataset {result.dataset}, features: {result.extractor}"]
+    for i, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j]) for j, cell in enumerate(row)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines += [f"note: {n}" for n in result.notes]
+    return "\n".join(lines)
