@@ -1,0 +1,167 @@
+"""Trainer options from [models]: n_critic, lazy R1, WGAN-GP, EMA in checkpoints and exports, AC-GAN,
+the VAE step, bf16, torch.compile, NaN guards, instability warnings and config errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gankit.data import ImageDataset
+from gankit.errors import ConfigError
+from gankit.models import load_generator
+from gankit.sampling import generator_from_state
+from gankit.training import trainer as trainer_module
+from gankit.training.config import config_from_dict
+from gankit.training.diagnostics import InstabilityMonitor
+from gankit.training.trainer import NonFiniteLossError, Trainer
+
+DCGAN_TINY = {"g_width": 4, "d_width": 4}
+
+
+def _squares(num=64, conditional=False):
+    gen = torch.Generator().manual_seed(0)
+    images = torch.zeros(num, 1, 28, 28, dtype=torch.uint8)
+    labels = torch.randint(3, (num,), generator=gen)
+    for i, side in enumerate((labels * 4 + 6).tolist()):
+        images[i, 0, 4:4 + side, 4:4 + side] = 255
+    return ImageDataset("sq", images, labels, num_classes=3)
+
+
+def _trainer(tmp_path, model="dcgan", options=None, dataset=None, **sections):
+    raw = {
+        "data": {"name": "squares"},
+        "model": {"name": model, "latent_dim": 8, "options": options if options is not None else dict(DCGAN_TINY)},
+        "train": {"batch_size": 8, "num_samples": 4, "log_every": 1, "checkpoint_every": 1000},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return Trainer(config_from_dict(raw), tmp_path, dataset=dataset if dataset is not None else _squares())
+
+
+def _snapshot(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _moved(before, module):
+    return any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
+
+
+def _run(trainer, steps, with_stats=False):
+    out = []
+    for _ in range(steps):
+        out.append(trainer.train_step(*trainer.next_batch(), with_stats=with_stats))
+        trainer.step += 1
+    return out
+
+
+def test_n_critic_updates_g_every_kth_step(tmp_path):
+    trainer = _trainer(tmp_path, optim={"n_critic": 3})
+    moved_g, moved_d = [], []
+    for _ in range(6):
+        g, d = _snapshot(trainer.generator), _snapshot(trainer.discriminator)
+        _run(trainer, 1)
+        moved_g.append(_moved(g, trainer.generator))
+        moved_d.append(_moved(d, trainer.discriminator))
+    assert moved_g == [False, False, True, False, False, True]
+    assert all(moved_d)
+
+
+def test_lazy_r1_runs_every_k_steps(tmp_path, monkeypatch):
+    calls = []
+    real_r1 = trainer_module.r1_penalty
+
+    def counting(outputs, real):
+        calls.append(1)
+        return real_r1(outputs, real)
+
+    monkeypatch.setattr(trainer_module, "r1_penalty", counting)
+    trainer = _trainer(tmp_path, reg={"r1_gamma": 1.0, "r1_every": 4}, loss={"name": "hinge"})
+    stats = _run(trainer, 8, with_stats=True)
+    assert len(calls) == 2 and "r1" in stats[0] and "r1" not in stats[1] and "r1" in stats[4]
+
+
+def test_wgan_gp_step(tmp_path):
+    trainer = _trainer(tmp_path, options={**DCGAN_TINY, "d_norm": "none"}, loss={"name": "wasserstein"},
+                       reg={"gp_weight": 10.0}, optim={"n_critic": 2})
+    stats = _run(trainer, 2, with_stats=True)
+    assert all("gp" in s and s["gp"] >= 0 for s in stats)
+
+
+def test_ema_is_checkpointed_exported_and_sampled(tmp_path):
+    trainer = _trainer(tmp_path, ema={"half_life_kimg": 0.1})
+    _run(trainer, 4)
+    state = trainer.state_dict()
+    assert "generator_ema" in state
+    differs = [not torch.equal(state["generator_ema"][k], v) for k, v in state["generator"].items() if v.is_floating_point()]
+    assert any(differs), "the EMA copy should trail the live generator"
+    sampler, _ = generator_from_state(state, "test")
+    for key, value in sampler.state_dict().items():
+        torch.testing.assert_close(value, state["generator_ema"][key])
+    exported, _ = load_generator(trainer.export())
+    for key, value in exported.state_dict().items():
+        torch.testing.assert_close(value, state["generator_ema"][key])
+    resumed = _trainer(tmp_path / "b", ema={"half_life_kimg": 0.1})
+    resumed.load_state_dict(state)
+    for key, value in resumed.ema.state_dict().items():
+        torch.testing.assert_close(value, state["generator_ema"][key])
+
+
+def test_auxiliary_classifier_adds_the_class_loss(tmp_path):
+    trainer = _trainer(tmp_path, model="dcgan_cond", options={**DCGAN_TINY, "auxiliary": True}, data={"conditional": True})
+    stats = _run(trainer, 2, with_stats=True)
+    assert all(s["d_aux"] > 0 for s in stats)
+
+
+def test_vae_step_lowers_the_negative_elbo(tmp_path):
+    trainer = _trainer(tmp_path, model="vae", options={"g_width": 4, "d_width": 4}, optim={"lr_g": 2e-3, "lr_d": 2e-3})
+    losses = [s["loss"] for s in _run(trainer, 12, with_stats=True)]
+    assert sum(losses[-3:]) < sum(losses[:3])
+    assert {"loss", "recon_nll", "kl"} <= set(_run(trainer, 1, with_stats=True)[0])
+
+
+def test_bf16_augment_and_packing_step(tmp_path):
+    trainer = _trainer(tmp_path, options={**DCGAN_TINY, "pack": 2, "mbstd_group": 2}, train={"precision": "bf16"},
+                       augment={"policy": "color,translation,cutout"}, loss={"name": "least_squares"})
+    stats = _run(trainer, 2, with_stats=True)
+    assert all(torch.isfinite(torch.tensor(list(s.values()))).all() for s in stats)
+
+
+@pytest.mark.slow
+def test_compile_with_r1(tmp_path):
+    points = ImageDataset("pts", torch.randn(64, 2))
+    trainer = _trainer(tmp_path, model="mlp2d", options={"g_hidden": [8], "d_hidden": [8]}, dataset=points,
+                       train={"compile": True}, reg={"r1_gamma": 1.0, "r1_every": 2})
+    stats = _run(trainer, 2, with_stats=True)
+    assert "r1" in stats[0]
+
+
+def test_nan_stops_the_step_before_the_weights(tmp_path):
+    trainer = _trainer(tmp_path)
+    with torch.no_grad():
+        next(trainer.discriminator.parameters())[0].fill_(float("nan"))
+    g, d = _snapshot(trainer.generator), _snapshot(trainer.discriminator)
+    with pytest.raises(NonFiniteLossError, match="step 0"):
+        _run(trainer, 1)
+    assert not _moved(g, trainer.generator)
+    assert all(torch.equal(a, b) or (a.isnan() == b.isnan()).all() for a, b in zip(d, trainer.discriminator.parameters()))
+
+
+def test_monitor_warns_when_d_wins_and_when_losses_explode():
+    monitor = InstabilityMonitor(patience=3)
+    warnings = []
+    for step in range(10):
+        warnings += monitor.observe(step, {"d_accuracy": 1.0, "d_loss": 0.5, "g_loss": 1.0})
+    assert len(warnings) == 1 and "vanishing" in warnings[0]
+    assert any("g_loss exploded" in w for w in monitor.observe(10, {"d_accuracy": 0.5, "d_loss": 0.5, "g_loss": 500.0}))
+
+
+def test_config_errors_are_one_clear_line(tmp_path):
+    points = ImageDataset("pts", torch.randn(64, 2))
+    with pytest.raises(ConfigError, match="augment.policy: DiffAugment works on images"):
+        _trainer(tmp_path, model="mlp2d", options={}, dataset=points, augment={"policy": "color"})
+    with pytest.raises(ConfigError, match="model 'dcgan' is unconditional"):
+        _trainer(tmp_path, data={"conditional": True})
+    with pytest.raises(ConfigError, match="not supported; it takes square images of 28x28, 32x32, 64x64"):
+        _trainer(tmp_path, dataset=ImageDataset("odd", torch.zeros(16, 1, 20, 20, dtype=torch.uint8)))
+    with pytest.raises(ConfigError, match="model.options.g_norm: 'layer' is not allowed"):
+        _trainer(tmp_path, options={"g_norm": "layer"})
