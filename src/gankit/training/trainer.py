@@ -64,6 +64,15 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
+    """Adam with the fused single-kernel update where the device supports it (CPU and CUDA).
+
+    The update is the same algorithm as the per-tensor loop; on a CPU it is several
+    times faster for the MLP, whose step is otherwise dominated by optimiser traffic.
+    """
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
+
+
 def grad_norm(module: nn.Module) -> float:
     return float(grad_norm_tensor(module))
 
@@ -107,8 +116,8 @@ class Trainer:
         self.discriminator = pair.discriminator.to(self.device)
         self.loss = create_loss(cfg.loss.name)
         betas = (cfg.optim.beta1, cfg.optim.beta2)
-        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=cfg.optim.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.optim.lr_d, betas=betas)
+        self.opt_g = make_adam(self.generator.parameters(), cfg.optim.lr_g, betas, self.device)
+        self.opt_d = make_adam(self.discriminator.parameters(), cfg.optim.lr_d, betas, self.device)
         self._setup_stabilisers(cfg)
 
         # Noise comes from a generator of its own (on the CPU, so results do not depend on the device).
