@@ -240,13 +240,13 @@ def load_evaluator_dir(directory: str | os.PathLike) -> DomainEvaluator:
         cfg = EvaluatorConfig(**{**meta["config"], "channels": tuple(meta["config"]["channels"])})
         net = EvaluatorNet(tuple(meta["img_shape"]), meta["num_classes"], cfg.channels, cfg.feature_dim, cfg.dropout)
         net.load_state_dict(load_file(str(directory / "evaluator.safetensors")))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except Exception as exc:  # safetensors, JSON and shape errors come in many types
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
         raise EvaluatorMissingError(f"{directory}: cannot load the evaluator ({first}); delete the folder and train it again") from None
     return DomainEvaluator(net, meta)
 
 
-_LOADED: dict[tuple[str, str], DomainEvaluator] = {}
+_LOADED: dict[tuple[str, str, str], DomainEvaluator] = {}
 
 
 def cached_evaluators(dataset: str, digest: str) -> list[Path]:
@@ -270,8 +270,9 @@ def load_evaluator(dataset: str, data_dir: str | os.PathLike | None = None) -> D
     """
     train = load_dataset(dataset, "train", data_dir)
     digest = data_digest(train)
-    if (dataset, digest) in _LOADED:
-        return _LOADED[(dataset, digest)]
+    memo = (str(cache_root()), dataset, digest)
+    if memo in _LOADED:
+        return _LOADED[memo]
     folders = cached_evaluators(dataset, digest)
     if not folders:
         raise EvaluatorMissingError(
@@ -279,5 +280,5 @@ def load_evaluator(dataset: str, data_dir: str | os.PathLike | None = None) -> D
             f"train it once with: gankit evaluator train --dataset {dataset}"
         )
     evaluator = load_evaluator_dir(folders[0])
-    _LOADED[(dataset, digest)] = evaluator
+    _LOADED[memo] = evaluator
     return evaluator

@@ -136,6 +136,10 @@ class TrainConfig:
     sample_every_epochs: int = _field(1, min=1)
     num_samples: int = _field(64, min=1, max=1024)
     """Images in the progress grid written to ``samples/``."""
+    fid_every: int | None = _field(None, min=1)
+    """Every this many steps, a cheap FID (domain features) goes into ``metrics.jsonl`` and the best checkpoint is kept."""
+    fid_samples: int = _field(2000, min=10, max=50000)
+    """Samples (and real training images) behind that FID."""
 
 
 @dataclass

@@ -131,6 +131,7 @@ class Trainer:
         self.autocast = cfg.train.precision == "bf16"
         self._stop_signal: int | None = None
         self._tb = None
+        self._fid_monitor = None  # built on the first in-training FID (train.fid_every)
         self.rollbacks = 0
         self._good_checkpoint: bytes | None = None  # the last state known finite, as written to disk
 
@@ -527,6 +528,8 @@ class Trainer:
                     self._add_elapsed(start)
                     start = time.perf_counter()
                     self.save_checkpoint()
+                if train_cfg.fid_every and self.step % train_cfg.fid_every == 0 and self.is_main_process:
+                    self._measure_fid()
                 reason = self._stop_reason(deadline)
                 if reason is not None:
                     status = reason
@@ -543,6 +546,21 @@ class Trainer:
         self.export()
         self._plot_losses()
         return TrainResult(status, self.step, self.run_dir)
+
+    def _measure_fid(self) -> None:
+        """A cheap FID into metrics.jsonl and TensorBoard; a new best state is kept as ``checkpoints/best.ckpt``."""
+        from gankit.metrics.monitor import FIDMonitor
+
+        if self._fid_monitor is None:
+            cfg = self.cfg
+            self._fid_monitor = FIDMonitor(cfg.data.name, cfg.data.dir, cfg.train.fid_samples, self.run_dir)
+        value = self._fid_monitor.measure(self.sampling_generator, self.cfg.model.latent_dim, self.num_classes)
+        if value is None:
+            return
+        self._log_metrics({"step": self.step, "epoch": self.step / self.sampler.steps_per_epoch, "fid": value})
+        if self._fid_monitor.is_best(value, self.step, "checkpoints/best.ckpt"):
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.save_checkpoint(self.state_dict(), self.checkpoint_dir / "best.ckpt")
 
     def _stop_reason(self, deadline: float | None) -> str | None:
         """Why the loop stops after this step (``interrupted`` by a signal, ``time_limit``), or None to go on."""

@@ -1,0 +1,79 @@
+"""A cheap FID during training, and which step scored best so far.
+
+The trainer calls :meth:`FIDMonitor.measure` every ``train.fid_every`` steps:
+``train.fid_samples`` generated samples against as many cached real training
+features (Heusel et al. 2017's FID on the domain evaluator's features; on the
+points themselves for 2D data). The best step is recorded in ``best.json`` of
+the run directory, so it survives a resume.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from pathlib import Path
+
+from torch import nn
+
+from gankit.errors import GankitError
+from gankit.metrics.fid import fid
+
+log = logging.getLogger("gankit")
+
+BEST_FILE = "best.json"
+SAMPLE_SEED = 12345  # the same noise at every measurement, so the curve shows the generator changing, not the noise
+
+
+class FIDMonitor:
+    def __init__(self, dataset: str, data_dir: str | os.PathLike | None, num: int, run_dir: str | os.PathLike) -> None:
+        self.dataset, self.data_dir, self.num = dataset, data_dir, num
+        self.run_dir = Path(run_dir)
+        self.disabled = False
+        self._extractor = None
+        self._reference = None
+        best = read_best(self.run_dir)
+        self.best_fid = best["fid"] if best else math.inf
+
+    def _prepare(self) -> bool:
+        if self._extractor is not None or self.disabled:
+            return not self.disabled
+        from gankit.metrics.extractors import default_extractor
+        from gankit.metrics.stats_cache import real_features
+
+        try:
+            self._extractor = default_extractor(self.dataset, self.data_dir)
+            self._reference = real_features(self.dataset, "train", self._extractor, self.num, self.data_dir)
+        except GankitError as exc:
+            log.warning("in-training FID is off: %s", exc)
+            self.disabled = True
+        return not self.disabled
+
+    def measure(self, generator: nn.Module, latent_dim: int, num_classes: int = 0) -> float | None:
+        """FID of ``num`` fresh samples, or None when no extractor is available for the dataset."""
+        from gankit.metrics.sampling import draw_samples
+
+        if not self._prepare():
+            return None
+        samples = draw_samples(generator, {"latent_dim": latent_dim, "num_classes": num_classes}, self.num, SAMPLE_SEED)
+        return fid(self._reference, self._extractor(samples))["fid"]
+
+    def is_best(self, value: float, step: int, checkpoint: str) -> bool:
+        """True (and ``best.json`` rewritten) when ``value`` beats every earlier measurement."""
+        if not value < self.best_fid:
+            return False
+        self.best_fid = value
+        tmp = self.run_dir / f".{BEST_FILE}.tmp"
+        tmp.write_text(json.dumps({"step": step, "fid": value, "checkpoint": checkpoint}) + "\n")
+        os.replace(tmp, self.run_dir / BEST_FILE)
+        return True
+
+
+def read_best(run_dir: str | os.PathLike) -> dict | None:
+    """The run's ``best.json`` (step, fid, checkpoint), or None."""
+    try:
+        best = json.loads((Path(run_dir) / BEST_FILE).read_text())
+        return best if isinstance(best, dict) and isinstance(best.get("fid"), (int, float)) else None
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,15 @@
+"""A tiny domain evaluator on the synthetic squares, trained once per test module into a temporary cache."""
+
+from __future__ import annotations
+
+from gankit.metrics.evaluator import DomainEvaluator, EvaluatorConfig, save_evaluator, train_evaluator
+
+TINY = EvaluatorConfig(channels=(8, 16), feature_dim=16, epochs=3, batch_size=64, lr=5e-3)
+
+
+def train_tiny_squares_evaluator(monkeypatch_env, cache_dir) -> DomainEvaluator:
+    """Train on ``squares`` (2,048 images, a few seconds) and save it under ``cache_dir``."""
+    monkeypatch_env.setenv("GANKIT_CACHE", str(cache_dir))
+    evaluator = train_evaluator("squares", cfg=TINY)
+    save_evaluator(evaluator)
+    return evaluator
