@@ -1,0 +1,88 @@
+"""``gankit bench modes``: the mode-collapse benchmarks, with the published anchors beside gankit's figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from gankit.errors import ConfigError
+
+log = logging.getLogger("gankit")
+
+EXAMPLES = """examples:
+  gankit bench modes configs/ring2d.yaml configs/grid2d.yaml configs/stacked_mnist_dcgan.yaml
+  gankit bench modes configs/grid2d.yaml --seeds 0,1,2 --runs-dir runs/bench
+  gankit bench modes --anchors-only
+Each config's data.name picks the benchmark (ring, grid, stacked-mnist). Runs already in
+--runs-dir are resumed or, when finished, only scored. Stacked MNIST needs the MNIST
+evaluator: gankit evaluator train --dataset mnist.
+Anchors: VEEGAN (Srivastava et al. 2017) Tables 1-2, PacGAN (Lin et al. 2018) Tables 1-2,
+GDPP (Elfeki et al. 2019) Table 3.
+"""
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("bench", help="benchmarks with published anchors", description="Benchmarks that compare gankit with published results.")
+    sub = p.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    modes = sub.add_parser(
+        "modes", help="mode collapse: 2D ring and grid, Stacked MNIST",
+        description="Train the given configs on the mode-collapse benchmarks and print modes covered, "
+                    "high-quality samples and reverse KL beside the published anchors.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    modes.add_argument("configs", nargs="*", help="YAML presets whose data.name is ring, grid or stacked-mnist")
+    modes.add_argument("--seeds", default="0", help="comma-separated training seeds; figures are means (default 0)")
+    modes.add_argument("--runs-dir", default="runs/bench", help="where the runs go (default runs/bench)")
+    modes.add_argument("--max-steps", type=int, help="override train.max_steps of every config")
+    modes.add_argument("--max-minutes", type=float, help="time limit of each training run")
+    modes.add_argument("--retrain", action="store_true", help="train from scratch even when a run exists")
+    modes.add_argument("--anchors-only", action="store_true", help="print the published anchors and the real-data floor only")
+    modes.add_argument("--data-dir", help="data root (default $GANKIT_DATA or ~/.cache/gankit/data)")
+    modes.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+    modes.set_defaults(func=run_modes)
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--seeds {text!r}: expected comma-separated integers, e.g. 0,1,2") from None
+    if not seeds or any(s < 0 for s in seeds):
+        raise ConfigError(f"--seeds {text!r}: expected non-negative integers")
+    return seeds
+
+
+def run_modes(args: argparse.Namespace) -> int:
+    from gankit.metrics.bench import BENCHMARKS, anchor_rows, format_table, mean_row, real_floor, run_config
+
+    if not args.configs and not args.anchors_only:
+        raise ConfigError("give one or more configs (data.name ring, grid or stacked-mnist), or --anchors-only")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise ConfigError(f"--max-steps: {args.max_steps} must be at least 1")
+    seeds = _seeds(args.seeds)
+    for config in args.configs:
+        if not Path(config).is_file():
+            raise ConfigError(f"{config}: config file not found")
+    scores: dict[str, list] = {}
+    for config in args.configs:
+        results = [run_config(config, seed, Path(args.runs_dir), args.max_steps, args.max_minutes, args.retrain, args.data_dir) for seed in seeds]
+        benchmark = results[0][0]
+        scores.setdefault(benchmark, []).append(mean_row(benchmark, f"gankit {Path(config).stem}", [s for _, s in results], f"{len(seeds)} seed(s)"))
+    shown = [b for b in BENCHMARKS if b in scores] if args.configs else ["ring", "grid"]
+    rows = []
+    for benchmark in shown:
+        rows += scores.get(benchmark, [])
+        try:
+            rows.append(mean_row(benchmark, "real data", [real_floor(benchmark, args.data_dir)], "floor"))
+        except ConfigError:
+            pass  # no MNIST evaluator for the Stacked MNIST floor
+        rows += anchor_rows(benchmark)
+    if args.anchors_only:
+        rows += [] if "stacked-mnist" in shown else anchor_rows("stacked-mnist")
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        print(format_table(rows))
+    return 0
