@@ -30,8 +30,8 @@ def generator_from_state(state: dict[str, Any], origin: str) -> tuple[nn.Module,
         spec = generator_spec(model["name"], img_shape, model["latent_dim"], num_classes, model.get("options", {}))
         generator = create_model(spec["model"], img_shape, spec["latent_dim"], num_classes, **spec["options"]).generator
         generator.load_state_dict(weights)
-    except (KeyError, TypeError, RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
         raise CheckpointError(f"{origin}: cannot rebuild the generator ({first})") from None
     return generator.eval(), spec
 
@@ -39,8 +39,8 @@ def generator_from_state(state: dict[str, Any], origin: str) -> tuple[nn.Module,
 def _img_shape_from_config(cfg: dict[str, Any]) -> tuple[int, int, int]:
     from gankit.data import load_dataset
 
-    data = cfg["data"]
-    return load_dataset(data["name"], "train", data.get("dir")).img_shape
+    # Older checkpoints without "img_shape": the data root is the default one, never a path the checkpoint names.
+    return load_dataset(cfg["data"]["name"], "train").img_shape
 
 
 def load_run_generator(run_dir: str | Path, checkpoint: str | Path | None = None) -> tuple[nn.Module, dict[str, Any]]:

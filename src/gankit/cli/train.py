@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -61,6 +62,47 @@ def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
         raise ConfigError(f"--run-dir {run_dir}: not writable ({exc.strerror})") from None
 
 
+def _untrusted_data_dir(state: dict, given: str | None) -> None:
+    """Refuse a data root named only by the checkpoint: paths inside a checkpoint are never trusted.
+
+    Datasets write below their root (downloads, decoded-image caches), so resuming with
+    the ``data.dir`` stored in a checkpoint would let the checkpoint choose where files
+    are written. The user confirms it with ``--data-dir``; a stored value equal to the
+    default root ($GANKIT_DATA or ~/.cache/gankit/data) needs no confirmation.
+    """
+    from gankit.data import data_root
+
+    config = state.get("config")
+    data = config.get("data") if isinstance(config, dict) else None
+    saved = data.get("dir") if isinstance(data, dict) else None
+    if given is not None or saved is None:
+        return
+    if not isinstance(saved, str) or Path(saved).expanduser().resolve() != data_root(None).resolve():
+        raise ConfigError(
+            f"the checkpoint names data.dir={saved!r}; paths inside a checkpoint are not trusted, "
+            f"so pass the data root again to resume: --data-dir {saved if isinstance(saved, str) else 'DIR'}"
+        )
+
+
+def _outputs_are_current(run_dir: Path, step: int) -> bool:
+    """True when ``export/`` holds the generator of ``step`` (a kill during the final export leaves it stale)."""
+    try:
+        spec = json.loads((run_dir / "export" / "generator.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(spec, dict) and spec.get("step") == step and (run_dir / "export" / "generator.safetensors").is_file()
+
+
+def _write_failure(exc: OSError, run_dir: Path) -> GankitError:
+    """One line for a failed write during training (full disk, read-only folder), naming what is safe."""
+    from gankit.training.checkpoint import list_checkpoints
+
+    newest = list_checkpoints(run_dir / "checkpoints")
+    kept = f"the newest complete checkpoint is {newest[-1][1]}" if newest else "no checkpoint was written yet"
+    what = exc.filename or run_dir
+    return GankitError(f"cannot write {what} ({exc.strerror or exc}); {kept}; fix it, then: gankit train --resume {run_dir}")
+
+
 def _check_positive(name: str, value) -> None:
     if value is not None and value <= 0:
         raise ConfigError(f"{name}: {value} must be a positive number")
@@ -107,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
             changes["train"] = {"max_steps": args.max_steps}
         if args.data_dir is not None:
             changes["data"] = {"dir": args.data_dir}
+        _untrusted_data_dir(state, args.data_dir)
         # The per-process batch is worked out again: a run may resume on another number of processes.
         changes.setdefault("train", {})["batch_per_process"] = None
         if args.device is not None:
@@ -137,11 +180,17 @@ def run(args: argparse.Namespace) -> int:
     )
     if trainer.step >= trainer.total_steps:
         log.info("the run is already at step %d of %d; raise --max-steps to train further", trainer.step, trainer.total_steps)
+        if ctx is None and not _outputs_are_current(run_dir, trainer.step):  # killed while writing its final outputs
+            log.info("writing the final samples and export that the last invocation did not finish")
+            trainer.save_samples("final")
+            trainer.export()
         if ctx is not None:
             shutdown_distributed()
         return 0
     try:
         result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress and trainer.is_main_process)
+    except OSError as exc:
+        raise _write_failure(exc, run_dir) from None
     finally:
         if ctx is not None:
             shutdown_distributed()

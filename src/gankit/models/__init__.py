@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -101,8 +102,9 @@ def load_generator(directory: str | Path, device: str | torch.device = "cpu") ->
         spec = json.loads(spec_path.read_text())
         pair = create_model(spec["model"], tuple(spec["img_shape"]), spec["latent_dim"], spec["num_classes"], **spec["options"])
         pair.generator.load_state_dict(load_file(str(weights_path)))
-    except (ValueError, KeyError, RuntimeError, OSError) as exc:
-        raise CheckpointError(f"{directory}: cannot rebuild the exported generator ({exc})") from None
+    except (ValueError, KeyError, RuntimeError, OSError, TypeError, AttributeError, SafetensorError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        raise CheckpointError(f"{directory}: cannot rebuild the exported generator ({first})") from None
     return pair.generator.to(device).eval(), spec
 
 
