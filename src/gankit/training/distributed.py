@@ -259,18 +259,18 @@ class DistributedTrainer(Trainer):
         finally:
             setattr(self, name, module)
 
-    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None, *args, **kwargs) -> torch.Tensor:
         if not torch.is_grad_enabled():  # no backward through G this step: no gradient sync to set up
-            return super()._generate(z, labels)
+            return super()._generate(z, labels, *args, **kwargs)
         with self._through_ddp("generator"):
-            return super()._generate(z, labels)
+            return super()._generate(z, labels, *args, **kwargs)
 
-    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None):
+    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None, *args, **kwargs):
         # D's gradients are averaged only when D is being trained; the generator step runs D directly.
         if not (torch.is_grad_enabled() and next(self.discriminator.parameters()).requires_grad):
-            return super()._d_outputs(images, labels)
+            return super()._d_outputs(images, labels, *args, **kwargs)
         with self._through_ddp("discriminator"):
-            return super()._d_outputs(images, labels)
+            return super()._d_outputs(images, labels, *args, **kwargs)
 
     # ---------------------------------------------------- agreement between processes
     def _check_finite(self, name: str, value: torch.Tensor) -> None:
