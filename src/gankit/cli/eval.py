@@ -99,7 +99,7 @@ def samples_from_run(run_dir: str, checkpoint: str | None, num: int, seed: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.metrics.evaluate import evaluate_samples, format_table
+    from gankit.metrics.evaluate import check_samples, evaluate_samples, format_table
     from gankit.metrics.extractors import default_extractor
 
     if bool(args.run_dir) == bool(args.samples):
@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         samples = load_samples_file(args.samples)
         if args.num is not None:
             samples = samples[:args.num]
+        check_samples(samples, dataset, data_dir)
         extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)
     else:
         data = run_config(Path(args.run_dir))

@@ -57,7 +57,9 @@ class EvaluatorConfig:
     channels: tuple[int, int] = (32, 64)
     feature_dim: int = 128
     dropout: float = 0.3
-    epochs: int = 12
+    epochs: int | None = None
+    """Passes over the training split; None: enough for about 160,000 images (5 to 30 epochs)."""
+    label_smoothing: float = 0.1
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
@@ -106,7 +108,9 @@ def data_digest(dataset: ImageDataset) -> str:
 
 
 def evaluator_key(train: ImageDataset, cfg: EvaluatorConfig) -> str:
-    """A hash of the training data, the architecture and the recipe."""
+    """A hash of the training data, the architecture and the recipe (with the epochs resolved)."""
+    if cfg.epochs is None:
+        cfg = dataclasses.replace(cfg, epochs=auto_epochs(len(train)))
     payload = {
         "arch_version": ARCH_VERSION,
         "dataset": train.name,
@@ -166,6 +170,11 @@ def _shift(images: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Tens
     return out.permute(0, 3, 1, 2).contiguous()
 
 
+def auto_epochs(num_images: int) -> int:
+    """Epochs that show the network about 160,000 images, at least 5 and at most 30."""
+    return max(5, min(30, math.ceil(160_000 / num_images)))
+
+
 def train_evaluator(dataset: str, data_dir: str | os.PathLike | None = None, cfg: EvaluatorConfig = EvaluatorConfig(),
                     progress: bool = False) -> DomainEvaluator:
     """Train the domain evaluator of ``dataset`` on its train split and measure it on its test split."""
@@ -174,6 +183,8 @@ def train_evaluator(dataset: str, data_dir: str | os.PathLike | None = None, cfg
         raise ConfigError(f"--dataset {dataset}: a domain evaluator needs labelled images; {dataset!r} has none")
     torch.manual_seed(cfg.seed)
     net = EvaluatorNet(train.img_shape, train.num_classes, cfg.channels, cfg.feature_dim, cfg.dropout)
+    if cfg.epochs is None:
+        cfg = dataclasses.replace(cfg, epochs=auto_epochs(len(train)))
     steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -187,7 +198,7 @@ def train_evaluator(dataset: str, data_dir: str | os.PathLike | None = None, cfg
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             x = _shift(train.batch(idx), cfg.shift, gen)
-            loss = F.cross_entropy(net(x), train.labels[idx])
+            loss = F.cross_entropy(net(x), train.labels[idx], label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

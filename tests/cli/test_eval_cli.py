@@ -1,0 +1,114 @@
+"""gankit eval / evaluator / report / bench: tables, JSON, and one-line errors (exit 2) for bad input."""
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from gankit.cli import main
+from gankit.data.toy2d import RING
+
+TINY_RING = {
+    "data": {"name": "ring"},
+    "model": {"name": "mlp2d", "latent_dim": 4, "options": {"g_hidden": [16], "d_hidden": [16]}},
+    "train": {"batch_size": 64, "max_steps": 6, "log_every": 2, "checkpoint_every": 3, "num_samples": 64, "fid_every": 3, "fid_samples": 200},
+}
+
+
+def one_line_error(capsys, argv) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gankit: error: ") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path / "cache"))
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ring")
+    config = root / "ring.yaml"
+    config.write_text(yaml.safe_dump(TINY_RING))
+    assert main(["train", str(config), "--run-dir", str(root / "run"), "--no-progress"]) == 0
+    return config, root / "run"
+
+
+def test_eval_samples_file_prints_json_with_the_floor(isolated, capsys):
+    path = isolated / "ring.npz"
+    np.savez(path, images=RING.sample(500, seed=9)[0].numpy())
+    assert main(["eval", "--samples", str(path), "--dataset", "ring", "--metrics", "fid,pr", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["metrics"]) == {"fid", "precision", "recall"} and result["floor_num"] == 500
+    assert result["modes"]["modes"] == 8 and result["modes"]["num_modes"] == 8
+
+
+def test_eval_run_prints_a_table(isolated, ring_run, capsys):
+    _, run_dir = ring_run
+    assert main(["eval", str(run_dir), "--num", "300", "--metrics", "fid"]) == 0
+    out = capsys.readouterr().out
+    assert "samples (300)" in out and "floor (300 test)" in out and "modes" in out
+
+
+def test_training_logged_fid_and_marked_the_best_checkpoint(ring_run):
+    _, run_dir = ring_run
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "fid" in r] == [3, 6]
+    best = json.loads((run_dir / "best.json").read_text())
+    assert best["fid"] == min(r["fid"] for r in records if "fid" in r)
+    assert (run_dir / best["checkpoint"]).is_file()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["eval"], "give either a RUN_DIR or --samples"),
+    (["eval", "--samples", "missing.npz", "--dataset", "ring"], "file not found"),
+    (["eval", "--samples", "{npz}"], "--samples needs --dataset"),
+    (["eval", "--samples", "{npz}", "--dataset", "squares"], "must be uint8 (N, 1, 28, 28) images"),
+    (["eval", "--samples", "{npz}", "--dataset", "ring", "--metrics", "fid,bogus"], "unknown metric 'bogus'"),
+    (["eval", "--samples", "{npz}", "--dataset", "ring", "--num", "5"], "--num: 5 is outside"),
+    (["eval", "--samples", "{other}", "--dataset", "ring"], "no 'images' array"),
+    (["eval", "--samples", "{squares}", "--dataset", "squares", "--extractor", "inception"], "--inception-weights PATH"),
+    (["eval", "--samples", "{squares}", "--dataset", "squares"], "gankit evaluator train --dataset squares"),
+    (["evaluator", "show", "--dataset", "squares"], "gankit evaluator train --dataset squares"),
+    (["report", "{tmp}"], "not a gankit run directory"),
+    (["bench", "modes"], "give one or more configs"),
+    (["bench", "modes", "{tiny_squares}"], "'squares' is not a mode-collapse benchmark"),
+])
+def test_bad_input_is_one_line_and_exit_2(isolated, capsys, monkeypatch, argv, message):
+    import torch
+
+    monkeypatch.delenv("GANKIT_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(isolated / "hub"))
+    np.savez(isolated / "ring.npz", images=RING.sample(50, seed=0)[0].numpy())
+    np.savez(isolated / "other.npz", pictures=np.zeros(3))
+    np.savez(isolated / "squares.npz", images=np.zeros((20, 1, 28, 28), dtype=np.uint8))
+    (isolated / "tiny_squares.yaml").write_text(yaml.safe_dump({"data": {"name": "squares"}}))
+    paths = {"npz": isolated / "ring.npz", "other": isolated / "other.npz", "tmp": isolated, "squares": isolated / "squares.npz", "tiny_squares": isolated / "tiny_squares.yaml"}
+    argv = [a.format(**paths) for a in argv]
+    assert message in one_line_error(capsys, argv)
+
+
+def test_report_is_one_page_with_embedded_pictures(isolated, ring_run):
+    _, run_dir = ring_run
+    out = isolated / "report.html"
+    assert main(["report", str(run_dir), "--out", str(out), "--num", "200"]) == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count('src="data:image/png;base64,') >= 4  # curves, FID, samples, class histogram
+    assert "<script" not in page and 'src="http' not in page
+
+
+def test_bench_modes_prints_gankit_beside_the_anchors(isolated, ring_run, capsys):
+    config, _ = ring_run
+    assert main(["bench", "modes", str(config), "--runs-dir", str(isolated / "bench")]) == 0
+    out = capsys.readouterr().out
+    assert "gankit ring" in out and "real data" in out and "VEEGAN" in out and "GDPP-GAN" in out
+    assert main(["bench", "modes", "--anchors-only", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    pacgan4 = next(r for r in rows if r["method"] == "PacGAN4")
+    assert (pacgan4["modes"], pacgan4["high_quality"], pacgan4["reverse_kl"]) == (24.8, 0.936, 0.04)
+    assert any(r["method"] == "PacDCGAN2" and r["modes"] == 1000.0 and r["reverse_kl"] == 0.06 for r in rows)

@@ -1,0 +1,81 @@
+"""Evaluation with the floor: real test data scores at the floor, noise and collapse far from it; the stats cache."""
+
+import pytest
+import torch
+
+from gankit.data import load_dataset
+from gankit.data.toy2d import RING
+from gankit.errors import ConfigError
+from gankit.metrics import Features
+from gankit.metrics.evaluate import evaluate_samples, format_table
+from gankit.metrics.stats_cache import real_features, real_subset
+from tests.metrics.helpers import train_tiny_squares_evaluator
+
+
+@pytest.fixture(scope="module")
+def squares_evaluator(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        yield train_tiny_squares_evaluator(mp, tmp_path_factory.mktemp("cache"))
+
+
+def test_real_test_images_score_exactly_at_the_floor(squares_evaluator):
+    samples = real_subset("squares", "test", 300)
+    result = evaluate_samples(samples, "squares", "fid,pr,classes", extractor=squares_evaluator)
+    assert result.floor_num == 300
+    assert result.metrics == result.floor
+
+
+def test_noise_scores_far_from_the_floor(squares_evaluator):
+    noise = torch.randint(0, 256, (300, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    result = evaluate_samples(noise, "squares", "fid,pr,dc", extractor=squares_evaluator)
+    assert result.metrics["fid"] > 10 * result.floor["fid"]
+    assert result.metrics["precision"] < 0.5 * result.floor["precision"]
+    table = format_table(result)
+    assert "floor (300 test)" in table and "fid" in table
+
+
+def test_ring_samples_are_scored_with_modes_beside_the_floor():
+    exact, _ = RING.sample(2500, seed=5)
+    result = evaluate_samples(exact, "ring")
+    assert result.modes.modes == 8 and result.modes_floor.modes == 8
+    assert set(result.metrics) == {"fid", "kid", "kid_std", "precision", "recall", "density", "coverage"}
+    collapsed = evaluate_samples(RING.means[:1].float().expand(2500, 2).contiguous(), "ring", "fid")
+    assert collapsed.modes.modes == 1
+    assert collapsed.metrics["fid"] > 100 * collapsed.floor["fid"]
+    assert "modes" in format_table(collapsed)
+
+
+def test_samples_of_the_wrong_shape_are_one_clear_error():
+    with pytest.raises(ConfigError, match=r"must be uint8 \(N, 1, 28, 28\) images"):
+        evaluate_samples(torch.zeros(20, 3, 28, 28, dtype=torch.uint8), "squares", "fid", extractor=object())
+    with pytest.raises(ConfigError, match=r"needs a classifier"):
+        evaluate_samples(RING.sample(50, 0)[0], "ring", "classes")
+
+
+class CountingExtractor:
+    id = "counting"
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, images):
+        self.calls += 1
+        flat = images.reshape(len(images), -1).double()
+        return Features(flat[:, :4], torch.softmax(flat[:, :3], dim=1))
+
+
+def test_real_features_are_cached_per_count(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
+    extractor = CountingExtractor()
+    first = real_features("squares", "train", extractor, 100)
+    again = real_features("squares", "train", extractor, 100)
+    assert extractor.calls == 1
+    torch.testing.assert_close(first.features, again.features)
+    torch.testing.assert_close(first.probs, again.probs)
+    real_features("squares", "train", extractor, 50)
+    assert extractor.calls == 2
+    assert len(list((tmp_path / "stats").glob("squares-train-counting-*.safetensors"))) == 2
+    # The subset is a fixed function of the seed, drawn from the split.
+    subset = real_subset("squares", "train", 100)
+    torch.testing.assert_close(first.features, subset.reshape(100, -1).double()[:, :4])
+    assert len(real_subset("squares", "test", 10_000)) == len(load_dataset("squares", "test"))
