@@ -140,3 +140,19 @@ def gankit_log():
     for old in [h for h in logger.handlers if getattr(h, "_gankit", False)]:
         logger.removeHandler(old)
     logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cli_log_handler():
+    """main() binds its stderr handler once per process; rebind it to each test's captured stderr."""
+    import logging
+
+    logger = logging.getLogger("gankit")
+
+    def drop():
+        for handler in [h for h in logger.handlers if getattr(h, "_gankit", False)]:
+            logger.removeHandler(handler)
+
+    drop()
+    yield
+    drop()
