@@ -290,6 +290,20 @@ def test_the_warning_names_the_first_few_and_counts_the_rest(tmp_path):
     assert "skipped 8 of 9" in message and "broken4.png" in message and "broken5.png" not in message and "and 3 more" in message
 
 
+@pytest.mark.skipif(os.name != "posix", reason="byte file names")
+def test_odd_file_names_are_loaded_and_printed_safely(tmp_path):
+    folder = tmp_path / "img"
+    folder.mkdir()
+    Image.new("RGB", (32, 32), RED).save(os.path.join(os.fsencode(folder), b"caf\xe9 ok.png"))  # not UTF-8
+    (folder / "line\nbreak.png").write_bytes(b"broken")
+    with gankit_warnings() as records:
+        dataset = load(folder, tmp_path, size=32)
+    assert len(dataset) == 1 and (pixels(dataset) == RED).all()
+    message = records[0].getMessage()
+    assert "\n" not in message and "line\\nbreak.png" in message
+    assert len(load(folder, tmp_path, size=32)) == 1  # the manifest round-trips the names
+
+
 def test_no_usable_image_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no image files"):

@@ -122,18 +122,16 @@ def _to_8bit(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
     """Any Pillow mode -> "L" or "RGB" with transparency composited onto ``background``."""
     mode = img.mode
     if mode in _SIXTEEN_BIT_MODES:
-        values = np.asarray(img).astype(np.float64)  # (H, W), 0..65535
-        return Image.fromarray(np.rint(np.clip(values, 0, 65535) / 257.0).astype(np.uint8), "L")
+        values = np.clip(np.asarray(img), 0, 65535).astype(np.uint32)  # (H, W), 0..65535
+        return Image.fromarray(((values + 128) // 257).astype(np.uint8), "L")  # round(v / 257): 65535 -> 255
     if mode == "F":
         values = np.asarray(img, dtype=np.float64)
         scale = 255.0 if np.nanmax(values, initial=0.0) <= 1.0 else 1.0
         return Image.fromarray(np.rint(np.clip(np.nan_to_num(values) * scale, 0, 255)).astype(np.uint8), "L")
     has_alpha = mode in _ALPHA_MODES or "transparency" in img.info
-    if has_alpha:
-        rgba = np.asarray(img.convert("RGBA"), dtype=np.float64)  # (H, W, 4)
-        alpha = rgba[..., 3:] / 255.0
-        rgb = rgba[..., :3] * alpha + np.asarray(background, dtype=np.float64) * (1.0 - alpha)
-        return Image.fromarray(np.rint(rgb).astype(np.uint8), "RGB")
+    if has_alpha:  # out = alpha * pixel + (1 - alpha) * background, in 8-bit arithmetic
+        rgba = img.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (*background, 255)), rgba).convert("RGB")
     if mode in ("1", "L"):
         return img.convert("L")
     return img.convert("RGB")
@@ -181,7 +179,10 @@ def decode_image(path: str | os.PathLike, options: ImageOptions) -> np.ndarray:
             ratio = options.size / (min(width, height) if options.fit == "crop" else max(width, height))
             img.draft("L" if options.channels == 1 else "RGB", (int(width * ratio) + 1, int(height * ratio) + 1))
         img.load()
-        img = ImageOps.exif_transpose(img)
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception:  # a malformed EXIF block: keep the pixels as stored
+            pass
         img = _to_8bit(img, options.background)
     img = img.convert("L") if options.channels == 1 else img.convert("RGB")
     img = fit_square(img, options.size, options.fit, options.background)
@@ -197,7 +198,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, UnidentifiedImageError):
         return "not a readable image"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = text[:120]
+    text = _printable(text[:120])
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
@@ -240,7 +241,7 @@ def scan_image_folder(folder: str | os.PathLike) -> list[FileRecord]:
 
 def is_held_out(path: str) -> bool:
     """Whether the image at relative ``path`` belongs to the test split (a stable hash of the path)."""
-    return int.from_bytes(hashlib.sha256(path.encode()).digest()[:4], "big") % HOLDOUT_EVERY == 0
+    return int.from_bytes(hashlib.sha256(path.encode("utf-8", "surrogateescape")).digest()[:4], "big") % HOLDOUT_EVERY == 0
 
 
 def class_labels(paths: list[str]) -> tuple[np.ndarray | None, tuple[str, ...]]:
@@ -366,10 +367,16 @@ def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOp
     return manifest
 
 
+def _printable(path: str) -> str:
+    """A file name safe to print (undecodable bytes and control characters escaped)."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _warn_skipped(folder: Path, skipped: list, total: int) -> None:
     if not skipped:
         return
-    named = ", ".join(f"{path} ({reason})" for path, reason in skipped[:NAMED_SKIPS])
+    named = ", ".join(f"{_printable(path)} ({reason})" for path, reason in skipped[:NAMED_SKIPS])
     more = f" and {len(skipped) - NAMED_SKIPS} more" if len(skipped) > NAMED_SKIPS else ""
     log.warning("%s: skipped %d of %d image files that could not be decoded: %s%s", folder, len(skipped), total, named, more)
 
@@ -416,7 +423,7 @@ def load_image_folder(
     _warn_skipped(folder, skipped, len(records))
     count = int(manifest["num_images"])
     if count == 0:
-        first = "; ".join(f"{path} ({reason})" for path, reason in skipped[:NAMED_SKIPS])
+        first = "; ".join(f"{_printable(path)} ({reason})" for path, reason in skipped[:NAMED_SKIPS])
         raise DataError(f"{folder}: none of the {len(records)} image files could be decoded (first: {first})")
     num_train = int(manifest["num_train"])
     part = {"all": slice(0, count), "train": slice(0, num_train), "test": slice(num_train, count)}[split]
