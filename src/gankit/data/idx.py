@@ -14,29 +14,36 @@ _DTYPES = {0x08: np.uint8}
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read an IDX file (``.gz`` is decompressed) into a uint8 array.
+    """Read an IDX file (``.gz`` is decompressed on the fly) into a uint8 array.
+
+    The payload is read straight into the result, so the peak memory is the array
+    itself (47 MB for Fashion-MNIST's training images), not several copies of it.
 
     Raises:
         DataError: the file is missing, truncated or not uint8 IDX.
     """
     path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        with opener(path, "rb") as f:
+            magic = f.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _DTYPES:
+                raise DataError(f"{path}: not a uint8 IDX file (bad magic number)")
+            ndim = magic[3]
+            dims = f.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise DataError(f"{path}: truncated IDX header")
+            shape = tuple(int.from_bytes(dims[4 * i: 4 * i + 4], "big") for i in range(ndim))
+            array = np.empty(shape, dtype=np.uint8)
+            got = f.readinto(memoryview(array.reshape(-1)))
+            extra = f.read(1)
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError) as exc:
         raise DataError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
-        raise DataError(f"{path}: not a uint8 IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
-    if len(raw) != expected:
-        raise DataError(f"{path}: IDX size mismatch: header says {shape} ({expected} bytes), file has {len(raw)} bytes")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+    if got != array.size or extra:
+        raise DataError(f"{path}: IDX size mismatch: header says {shape} ({array.size} bytes of data), the file has {'more' if extra else got}")
+    return array
 
 
 def write_idx(array: np.ndarray, path: str | Path) -> None:
