@@ -12,9 +12,8 @@ from gankit.metrics.evaluator import (
     evaluator_dir,
     load_evaluator,
     load_evaluator_dir,
-    train_evaluator,
 )
-from tests.metrics.helpers import TINY, train_tiny_squares_evaluator
+from tests.metrics.helpers import TINY, train_tiny, train_tiny_squares_evaluator
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,7 @@ def test_features_and_probabilities_have_the_documented_shapes(trained):
 
 def test_same_seed_gives_the_same_weights(trained):
     evaluator, _ = trained
-    again = train_evaluator("squares", cfg=TINY)
+    again = train_tiny()
     for (name, a), b in zip(evaluator.net.state_dict().items(), again.net.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
 

@@ -59,7 +59,7 @@ class EvaluatorConfig:
     dropout: float = 0.3
     epochs: int | None = None
     """Passes over the training split; None: enough for about 160,000 images (5 to 30 epochs)."""
-    label_smoothing: float = 0.1
+    label_smoothing: float = 0.0
     batch_size: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
