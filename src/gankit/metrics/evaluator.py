@@ -58,7 +58,7 @@ class EvaluatorConfig:
     feature_dim: int = 128
     dropout: float = 0.3
     epochs: int | None = None
-    """Passes over the training split; None: enough for about 160,000 images (5 to 30 epochs)."""
+    """Passes over the training split; None: enough for about 160,000 images (8 to 30 epochs)."""
     label_smoothing: float = 0.0
     batch_size: int = 128
     lr: float = 2e-3
@@ -171,8 +171,8 @@ def _shift(images: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Tens
 
 
 def auto_epochs(num_images: int) -> int:
-    """Epochs that show the network about 160,000 images, at least 5 and at most 30."""
-    return max(5, min(30, math.ceil(160_000 / num_images)))
+    """Epochs that show the network about 160,000 images, at least 8 and at most 30."""
+    return max(8, min(30, math.ceil(160_000 / num_images)))
 
 
 def train_evaluator(dataset: str, data_dir: str | os.PathLike | None = None, cfg: EvaluatorConfig = EvaluatorConfig(),
