@@ -122,3 +122,16 @@ def test_single_process_helpers_run_in_place():
     calls = []
     run_on_main(None, lambda: calls.append(1))
     assert calls == [1]
+
+
+def test_device_flag(tmp_path, capsys):
+    config = _config(tmp_path)
+    args = ["train", str(config), "--run-dir", str(tmp_path / "run"), "--no-progress", "--max-steps", "1"]
+    if not torch.cuda.is_available():
+        assert main([*args, "--device", "cuda"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "'cuda' is not available" in err[0]
+    assert main([*args, "--device", "cpu", "--overwrite"]) == 0
+    assert "device: cpu" in (tmp_path / "run" / "config.yaml").read_text()
+    assert main(["train", "--resume", str(tmp_path / "run"), "--device", "cpu", "--max-steps", "2", "--no-progress"]) == 0
+
