@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
     train = sub.add_parser("train", help="train (or retrain) the evaluator of a dataset and report its test accuracy")
     train.add_argument("--dataset", required=True, choices=DATASETS.names(), help="a labelled image dataset")
     train.add_argument("--data-dir", help="data root (default $GANKIT_DATA or ~/.cache/gankit/data)")
-    train.add_argument("--epochs", type=int, help="training epochs (default: about 160,000 images' worth, 5 to 30)")
+    train.add_argument("--epochs", type=int, help="training epochs (default: about 160,000 images' worth, 8 to 30)")
     train.add_argument("--seed", type=int, help="seed; the same seed gives the same evaluator (default 0)")
     train.add_argument("--force", action="store_true", help="retrain even when this evaluator is already cached")
     train.set_defaults(func=run_train)
