@@ -154,7 +154,9 @@ def run(args: argparse.Namespace) -> int:
         changes.setdefault("train", {})["batch_per_process"] = None
         if args.device is not None:
             changes["train"]["device"] = args.device
-        ctx = init_distributed(args.device or state.get("config", {}).get("train", {}).get("device", "auto"))
+        saved_train = state.get("config", {}).get("train") if isinstance(state.get("config"), dict) else None
+        saved_device = saved_train.get("device") if isinstance(saved_train, dict) else None
+        ctx = init_distributed(args.device or (saved_device if isinstance(saved_device, str) else "auto"))
         _quiet_other_ranks(ctx)
         trainer_cls = DistributedTrainer if ctx else None
         trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes, trainer_cls=trainer_cls)

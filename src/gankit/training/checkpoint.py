@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import os
 import pickle
 import re
@@ -171,3 +172,64 @@ def remove_stale_temporaries(directory: str | Path) -> None:
                 path.unlink()
             except OSError:
                 pass
+
+
+_EXPECTED_SLOTS: dict[tuple, frozenset] = {}
+
+
+def _expected_slots(optimizer: torch.optim.Optimizer) -> frozenset:
+    """The per-parameter state keys this optimiser class keeps (found by stepping a throwaway copy once)."""
+    defaults = {k: v for k, v in optimizer.defaults.items() if k not in ("fused", "foreach", "capturable", "differentiable")}
+    key = (type(optimizer), tuple(sorted((k, repr(v)) for k, v in defaults.items())))
+    if key not in _EXPECTED_SLOTS:
+        dummy = torch.nn.Parameter(torch.zeros(1))
+        probe = type(optimizer)([dummy], **defaults)
+        dummy.grad = torch.zeros(1)
+        probe.step()
+        _EXPECTED_SLOTS[key] = frozenset(probe.state[dummy])
+    return _EXPECTED_SLOTS[key]
+
+
+def check_optimizer_state(saved: Any, optimizer: torch.optim.Optimizer, name: str) -> None:
+    """Check a loaded optimiser state against ``optimizer`` before torch sees it.
+
+    A checkpoint is untrusted data even with a valid checksum: a slot of the wrong shape
+    would reach the fused Adam kernel unchecked. Groups must match in number, keys and
+    value types (keys another torch version adds or drops are let through when plain);
+    every slot must be a float tensor of its parameter's shape (``step``: one value).
+
+    Raises:
+        ValueError: naming the first mismatch.
+    """
+    current = optimizer.state_dict()
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict) or not isinstance(saved.get("param_groups"), list):
+        raise ValueError(f"{name} is not an optimiser state")
+    if len(saved["param_groups"]) != len(current["param_groups"]):
+        raise ValueError(f"{name} has {len(saved['param_groups'])} parameter groups, expected {len(current['param_groups'])}")
+    shapes = {}
+    for index, (group, mine, params) in enumerate(zip(saved["param_groups"], current["param_groups"], optimizer.param_groups)):
+        if not isinstance(group, dict) or "params" not in group:
+            raise ValueError(f"{name}.param_groups[{index}] is not a parameter group")
+        for key, value in group.items():
+            if key not in mine:  # another torch version's setting: plain values only
+                if value is not None and type(value) not in (bool, int, float, str):
+                    raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}")
+            elif key == "params":
+                if value != mine["params"]:
+                    raise ValueError(f"{name}.param_groups[{index}].params does not match the model")
+            elif type(value) is not type(mine[key]) and not (isinstance(mine[key], float) and type(value) is int):
+                raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}, expected a {type(mine[key]).__name__}")
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}")
+            elif isinstance(value, tuple) and (len(value) != len(mine[key]) or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)):
+                raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}")
+        shapes.update(zip(mine["params"], (tuple(p.shape) for p in params["params"])))
+    slots = _expected_slots(optimizer)
+    for param_id, slot in saved["state"].items():
+        if param_id not in shapes or not isinstance(slot, dict) or set(slot) != slots:
+            raise ValueError(f"{name}.state[{param_id!r}] is not a state of this model's parameters (expected slots {sorted(slots)})")
+        for key, value in slot.items():
+            expected = (1,) if key == "step" else shapes[param_id]
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else None
+            if shape is None or not (value.is_floating_point() and (shape == expected or key == "step" and value.numel() == 1)):
+                raise ValueError(f"{name}.state[{param_id}].{key} is not a float tensor of shape {expected}")

@@ -254,6 +254,32 @@ def _validate_names(cfg: Config) -> None:
             f"model.options: unknown option(s) {', '.join(unknown)} for model {cfg.model.name!r}; "
             f"allowed: {', '.join(sorted(allowed)) or 'none'}"
         )
+    for key, value in cfg.model.options.items():
+        _check_option_type(f"model.options.{key}", value, allowed[key])
+
+
+def _check_option_type(key: str, value: Any, default: Any) -> None:
+    """A model option takes the type of its default (a list for a tuple); a None default takes anything."""
+    if default is None or isinstance(default, (list, tuple)) and not default:
+        return
+    if isinstance(default, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: {value!r} is not a list like its default {list(default)}")
+        for item in value:
+            _check_option_type(key, item, default[0])
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    else:
+        return
+    if not ok:
+        raise ConfigError(f"{key}: {value!r} is not a {type(default).__name__} like its default {default!r}")
 
 
 def config_from_dict(raw: Any) -> Config:

@@ -111,7 +111,11 @@ class Trainer:
         except ValueError as exc:
             raise ConfigError(f"train.batch_size: {exc}") from None
 
-        pair = create_model(cfg.model.name, self.dataset.img_shape, cfg.model.latent_dim, self.num_classes, **cfg.model.options)
+        try:
+            pair = create_model(cfg.model.name, self.dataset.img_shape, cfg.model.latent_dim, self.num_classes, **cfg.model.options)
+        except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # option values the family cannot build
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+            raise ConfigError(f"model.options: cannot build model {cfg.model.name!r} with {cfg.model.options} ({first})") from None
         self.generator = pair.generator.to(self.device)
         self.discriminator = pair.discriminator.to(self.device)
         self.loss = create_loss(cfg.loss.name)
@@ -339,16 +343,18 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any], origin: str = "checkpoint") -> None:
-        if state.get("format") != CHECKPOINT_FORMAT:
+        if type(state.get("format")) is not int or state["format"] != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{origin}: checkpoint format {state.get('format')!r} is not supported (expected {CHECKPOINT_FORMAT})")
         saved = state.get("config")
         saved = saved.get("model") if isinstance(saved, dict) else None
         saved = saved if isinstance(saved, dict) else {}
-        if saved.get("name") != self.cfg.model.name:
+        if not isinstance(saved.get("name"), str) or saved["name"] != self.cfg.model.name:
             raise CheckpointError(f"{origin}: checkpoint is for model {saved.get('name')!r}, this run uses {self.cfg.model.name!r}")
         try:
             self.generator.load_state_dict(state["generator"])
             self.discriminator.load_state_dict(state["discriminator"])
+            ckpt.check_optimizer_state(state["opt_g"], self.opt_g, "opt_g")  # untrusted shapes never reach the fused kernel
+            ckpt.check_optimizer_state(state["opt_d"], self.opt_d, "opt_d")
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
             if self.ema is not None:
@@ -589,7 +595,9 @@ def trainer_from_checkpoint_state(state: dict[str, Any], run_dir: Path, origin: 
     if not isinstance(raw, dict):
         raise CheckpointError(f"{origin}: carries no config")
     for section, values in (overrides or {}).items():
-        raw.setdefault(section, {}).update(values)
+        if not isinstance(raw.setdefault(section, {}), dict):
+            raise CheckpointError(f"{origin}: config.{section} is not a mapping")
+        raw[section].update(values)
     trainer = (trainer_cls or Trainer)(config_from_dict(raw), run_dir)
     trainer.load_state_dict(state, origin)
     return trainer
