@@ -211,12 +211,17 @@ def _check_rules(key: str, value: Any, rules: dict[str, Any]) -> None:
         raise ConfigError(f"{key}: {value!r} is above the maximum {rules['max']}")
 
 
+def _key_text(key: Any) -> str:
+    """A key as it reads in a one-line message: plain names bare, anything else quoted and escaped."""
+    return key if isinstance(key, str) and key.isidentifier() else repr(key)
+
+
 def _build(cls: type, raw: Any, prefix: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {raw!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(str(k) for k in raw if k not in fields)
+    unknown = sorted(_key_text(k) for k in raw if k not in fields)
     if unknown:
         where = prefix or "config"
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(fields)}")
@@ -251,7 +256,7 @@ def _validate_names(cfg: Config) -> None:
     unknown = sorted(set(cfg.model.options) - set(allowed))
     if unknown:
         raise ConfigError(
-            f"model.options: unknown option(s) {', '.join(unknown)} for model {cfg.model.name!r}; "
+            f"model.options: unknown option(s) {', '.join(map(_key_text, unknown))} for model {cfg.model.name!r}; "
             f"allowed: {', '.join(sorted(allowed)) or 'none'}"
         )
     for key, value in cfg.model.options.items():
