@@ -19,6 +19,8 @@ from PIL import Image
 from gankit.data.folder import MAX_PIXELS, ImageOptions, load_image_folder
 from gankit.errors import DataError
 
+pytestmark = pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+
 BOMB_SIDE = 12_000  # 144 Mpx: over gankit's limit, under Pillow's own DecompressionBombError threshold
 
 
