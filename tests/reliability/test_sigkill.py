@@ -11,6 +11,8 @@ import random
 import re
 import signal
 
+import pytest
+
 from tests.reliability.conftest import (
     CHECKPOINT_EVERY,
     STEPS,
@@ -20,6 +22,8 @@ from tests.reliability.conftest import (
     read_payload,
     write_tiny_config,
 )
+
+pytestmark = pytest.mark.slow  # real subprocesses: about 20 s on an idle 2-core machine
 
 
 def _checkpoint_steps(run_dir) -> list[int]:

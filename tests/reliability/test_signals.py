@@ -15,6 +15,8 @@ import pytest
 
 from tests.reliability.conftest import STEPS, assert_same_training_state, final_checkpoint, gankit, read_payload, write_tiny_config
 
+pytestmark = pytest.mark.slow  # real subprocesses: about 20 s on an idle 2-core machine
+
 CHECKPOINT_WITHIN_S = 5.0  # the checkpoint is written first, right after the current step
 EXIT_WITHIN_S = 30.0  # then samples, export and the loss plot (about 2 s on an idle machine)
 
