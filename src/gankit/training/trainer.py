@@ -213,7 +213,7 @@ class Trainer:
 
     def _check_finite(self, name: str, value: torch.Tensor) -> None:
         if not torch.isfinite(value):
-            raise NonFiniteLossError(f"{name} became {float(value)} at step {self.step}; the update was not applied")
+            raise NonFiniteLossError(f"{name} became {float(value.detach())} at step {self.step}; the update was not applied")
 
     def train_step(self, real: torch.Tensor, real_labels: torch.Tensor | None, with_stats: bool = False) -> dict[str, float]:
         """One training step on a real batch (B, C, H, W) in [-1, 1] (or (B, D) vectors); statistics when asked."""
