@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # Extra pip flags for torch/torchvision (CI sets --no-index so that a missing local wheel fails loudly
 # instead of falling back to a multi-GB download).
 TORCH_PIP_FLAGS ?=
-DEMO_MINUTES ?= 3
+DEMO_MINUTES ?= 5
 
 .PHONY: demo test install clean-venv
 
