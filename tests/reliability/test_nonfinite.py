@@ -57,15 +57,15 @@ def _spy_on_optimisers(trainer: Trainer) -> list[str]:
 
 
 def _reference_after_rollback(tmp_path, good_checkpoint, factor=0.5) -> dict:
-    """Resume from the good checkpoint file, multiply the learning rates by ``factor``, train to the end."""
+    """Resume from the good checkpoint file with the configured learning rates x ``factor``, train to the end."""
     run_dir = tmp_path / "reference"
     (run_dir / "checkpoints").mkdir(parents=True)
     shutil.copy(good_checkpoint, run_dir / "checkpoints" / f"ckpt-{GOOD:09d}.ckpt")
-    trainer = Trainer(tiny_config(max_steps=STEPS), run_dir)
+    cfg = tiny_config(max_steps=STEPS)
+    cfg.optim.lr_g *= factor
+    cfg.optim.lr_d *= factor
+    trainer = Trainer(cfg, run_dir)
     assert trainer.resume() is not None and trainer.step == GOOD
-    for opt in (trainer.opt_g, trainer.opt_d):
-        for group in opt.param_groups:
-            group["lr"] *= factor
     trainer.train(progress=False)
     return read_payload(run_dir / "checkpoints" / f"ckpt-{STEPS:09d}.ckpt")
 

@@ -70,3 +70,8 @@ def test_same_seed_same_result_and_gradients_flow():
 def test_unknown_policy_is_one_clear_error():
     with pytest.raises(ConfigError, match="augment.policy: unknown augmentation.*rotate.*color"):
         parse_policy("color,rotate")
+
+
+def test_none_and_empty_policies_apply_nothing():
+    assert parse_policy("") == ()
+    assert parse_policy("none") == ()

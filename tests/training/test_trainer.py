@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from gankit.training.config import config_from_dict
@@ -80,3 +81,27 @@ def test_discriminator_step_uses_the_documented_loss(tmp_path):
         d_fake = torch.sigmoid(trainer.discriminator(trainer.generator(z)))
     expected = 0.5 * (-torch.log(d_real).mean() - torch.log(1 - d_fake).mean())
     assert abs(stats["d_loss"] - float(expected)) < 1e-4
+
+
+def test_lr_decay_falls_linearly_to_zero_over_the_last_half(tmp_path):
+    """lr_decay_start=0.5 over 10 steps: steps 0-5 at the full rate, then 0.8, 0.6, 0.4, 0.2 of it (hand values)."""
+    cfg = config_from_dict({**tiny_config_dict(max_steps=10), "optim": {"lr_g": 1e-3, "lr_d": 4e-3, "lr_decay_start": 0.5}})
+    trainer = Trainer(cfg, tmp_path / "run")
+    seen = []
+    original = trainer.train_step
+
+    def recording_step(*args, **kwargs):
+        seen.append((trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"]))
+        return original(*args, **kwargs)
+
+    trainer.train_step = recording_step
+    trainer.train(progress=False)
+    expected = [1.0] * 6 + [0.8, 0.6, 0.4, 0.2]
+    assert [g for g, _ in seen] == [pytest.approx(1e-3 * f) for f in expected]
+    assert [d for _, d in seen] == [pytest.approx(4e-3 * f) for f in expected]
+
+
+def test_lr_is_constant_without_decay(tmp_path):
+    trainer = Trainer(config_from_dict(tiny_config_dict(max_steps=4)), tmp_path / "run")
+    trainer.train(progress=False)
+    assert trainer.opt_g.param_groups[0]["lr"] == 2e-4 and trainer.opt_d.param_groups[0]["lr"] == 2e-4

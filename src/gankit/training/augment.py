@@ -80,11 +80,11 @@ AUGMENTS: dict[str, tuple[Callable[..., torch.Tensor], ...]] = {
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
-    """``"color,translation"`` -> ("color", "translation"); unknown names raise ConfigError."""
-    names = tuple(p.strip() for p in policy.split(",") if p.strip())
+    """``"color,translation"`` -> ("color", "translation"); ``""`` or ``"none"`` -> (); unknown names raise ConfigError."""
+    names = tuple(p.strip() for p in policy.split(",") if p.strip() and p.strip() != "none")
     unknown = [n for n in names if n not in AUGMENTS]
     if unknown:
-        raise ConfigError(f"augment.policy: unknown augmentation(s) {', '.join(unknown)}; choose from: {', '.join(AUGMENTS)}")
+        raise ConfigError(f"augment.policy: unknown augmentation(s) {', '.join(unknown)}; choose from: {', '.join(AUGMENTS)}, or none")
     return names
 
 

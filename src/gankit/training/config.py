@@ -73,6 +73,9 @@ class OptimConfig:
     """Discriminator steps per generator step (5 for WGAN-GP, Gulrajani et al. 2017). Each D step takes a new real
     batch; the generator is updated on every ``n_critic``-th step. Unequal ``lr_g``/``lr_d`` give the two time-scale
     update rule (TTUR, Heusel et al. 2017)."""
+    lr_decay_start: float = _field(1.0, min=0.0, max=1.0)
+    """Fraction of the run's steps after which both learning rates fall linearly to 0 at the last step (as in
+    BigGAN-style and pix2pix schedules); 1 keeps them constant."""
 
 
 @dataclass
@@ -104,7 +107,7 @@ class AugmentConfig:
     """DiffAugment on every image D sees, real and fake (Zhao et al. 2020)."""
 
     policy: str = ""
-    """Comma-separated operations from ``color``, ``translation``, ``cutout``; empty for none."""
+    """Comma-separated operations from ``color``, ``translation``, ``cutout``; empty or ``none`` for none."""
 
     def __post_init__(self) -> None:
         from gankit.training.augment import parse_policy

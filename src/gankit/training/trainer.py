@@ -64,6 +64,14 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def lr_multiplier(step: int, total: int, decay_start: float) -> float:
+    """1 until ``decay_start * total`` steps, then a straight line to 0 at ``total`` (the step about to be taken is ``step + 1``)."""
+    begin = decay_start * total
+    if decay_start >= 1.0 or step < begin:
+        return 1.0
+    return max(0.0, (total - step) / (total - begin))
+
+
 def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
     """Adam with the fused single-kernel update where the device supports it (CPU and CUDA).
 
@@ -397,6 +405,14 @@ class Trainer:
         ckpt.prune_checkpoints(self.checkpoint_dir, self.cfg.train.keep_checkpoints)
         return path
 
+    def _set_learning_rates(self, total: int) -> None:
+        """The configured rates x ``rollback_lr_factor`` per rollback x the decay schedule."""
+        optim = self.cfg.optim
+        scale = self.cfg.train.rollback_lr_factor ** self.rollbacks * lr_multiplier(self.step, total, optim.lr_decay_start)
+        for opt, base in ((self.opt_g, optim.lr_g), (self.opt_d, optim.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = base * scale
+
     def _roll_back(self, error: NonFiniteLossError) -> None:
         """Return to the last good state with lower learning rates, or stop after ``train.max_rollbacks``."""
         limit, factor = self.cfg.train.max_rollbacks, self.cfg.train.rollback_lr_factor
@@ -506,6 +522,7 @@ class Trainer:
             self.generator.train()
             self.discriminator.train()
             while self.step < total:
+                self._set_learning_rates(total)
                 real, labels = self.next_batch()
                 log_now = (self.step + 1) % train_cfg.log_every == 0 or self.step + 1 == total
                 try:
