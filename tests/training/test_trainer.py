@@ -105,3 +105,21 @@ def test_lr_is_constant_without_decay(tmp_path):
     trainer = Trainer(config_from_dict(tiny_config_dict(max_steps=4)), tmp_path / "run")
     trainer.train(progress=False)
     assert trainer.opt_g.param_groups[0]["lr"] == 2e-4 and trainer.opt_d.param_groups[0]["lr"] == 2e-4
+
+
+@pytest.mark.parametrize(
+    ("options", "joint"),
+    [({"d_norm": "none"}, True), ({"d_norm": "batch"}, False), ({"d_norm": "none", "mbstd_group": 4}, False)],
+)
+def test_real_and_fake_share_one_d_call_only_without_batch_statistics(tmp_path, options, joint):
+    """BatchNorm or minibatch-stddev in D would mix real and fake statistics in a joint call: those keep two calls."""
+    raw = tiny_config_dict(max_steps=1)
+    raw["data"] = {"name": "squares"}
+    raw["model"] = {"name": "dcgan", "latent_dim": 8, "options": {"g_width": 4, "d_width": 4, **options}}
+    trainer = Trainer(config_from_dict(raw), tmp_path)
+    calls = []
+    trainer.discriminator.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    real, _ = trainer.next_batch()
+    trainer.train_step(real, None)
+    batch = real.shape[0]
+    assert calls == ([2 * batch, batch] if joint else [batch, batch, batch])

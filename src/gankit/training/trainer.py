@@ -41,6 +41,7 @@ from gankit.training.guard import DivergenceError, NonFiniteLossError
 from gankit.training.config import Config, config_from_dict, config_to_dict, save_config
 from gankit.training.augment import diff_augment, parse_policy
 from gankit.training.diagnostics import InstabilityMonitor, discriminator_stats
+from gankit.models.layers import MinibatchStdDev
 from gankit.training.diagnostics import grad_norm as grad_norm_tensor
 from gankit.training.ema import GeneratorEMA
 from gankit.training.rng import get_rng_state, seed_everything, set_rng_state
@@ -146,6 +147,7 @@ class Trainer:
         self._fid_monitor = None  # built on the first in-training FID (train.fid_every)
         self.rollbacks = 0
         self._good_checkpoint: bytes | None = None  # the last state known finite, as written to disk
+        self._joint_d: bool | None = None
 
     # ----------------------------------------------------------------- paths
     @property
@@ -209,6 +211,13 @@ class Trainer:
             return out[0].float(), out[1].float()
         return out.float(), None
 
+    @property
+    def joint_d_pass(self) -> bool:
+        """Whether D may see real and fake in one call: no BatchNorm or minibatch statistic mixes the two halves."""
+        if self._joint_d is None:
+            self._joint_d = not any(isinstance(m, (nn.modules.batchnorm._BatchNorm, MinibatchStdDev)) for m in self.discriminator.modules())
+        return self._joint_d
+
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         return diff_augment(images, self.augment_policy, self.noise) if self.augment_policy else images
 
@@ -248,8 +257,16 @@ class Trainer:
             # Discriminator: real vs the fake batch, detached from G.
             self.discriminator.requires_grad_(True)
             real_seen, fake_seen = self._augment(real), self._augment(fake.detach())
-            real_logits, real_classes = self._d_outputs(real_seen, real_labels, eager=r1_now)  # (B,)
-            fake_logits, fake_classes = self._d_outputs(fake_seen, fake_labels)  # (B,)
+            if self.joint_d_pass and not r1_now:
+                # One D call on [real; fake] (2B, ...): same outputs as two calls for a D without
+                # batch statistics, with one set of larger matmuls and no gradient accumulation.
+                labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
+                logits, classes = self._d_outputs(torch.cat([real_seen, fake_seen]), labels)  # (2B,) [, (2B, K)]
+                real_logits, fake_logits = logits.split(batch)
+                real_classes, fake_classes = (None, None) if classes is None else classes.split(batch)
+            else:
+                real_logits, real_classes = self._d_outputs(real_seen, real_labels, eager=r1_now)  # (B,)
+                fake_logits, fake_classes = self._d_outputs(fake_seen, fake_labels)  # (B,)
         d_loss = self.loss.discriminator(real_logits, fake_logits)
         stats: dict[str, float] = {}
         if self.auxiliary_classifier:
