@@ -112,3 +112,33 @@ def test_bench_modes_prints_gankit_beside_the_anchors(isolated, ring_run, capsys
     pacgan4 = next(r for r in rows if r["method"] == "PacGAN4")
     assert (pacgan4["modes"], pacgan4["high_quality"], pacgan4["reverse_kl"]) == (24.8, 0.936, 0.04)
     assert any(r["method"] == "PacDCGAN2" and r["modes"] == 1000.0 and r["reverse_kl"] == 0.06 for r in rows)
+
+
+def test_an_image_folder_run_is_scored_against_its_own_folder_and_size(isolated, capsys):
+    """A 32 px folder run: `gankit evaluator train --run` and `gankit eval RUN` load the run's folder at 32 px
+    (the folder dataset alone has no folder and a 64 px default, which the samples would not match)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = isolated / "pictures"
+    for label, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        (folder / label).mkdir(parents=True)
+        for i in range(40):
+            noise = rng.integers(-20, 21, (40, 40, 3))
+            Image.fromarray(np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)).save(folder / label / f"{i}.png")
+    config = isolated / "folder.yaml"
+    config.write_text(yaml.safe_dump({
+        "data": {"name": "folder", "folder": str(folder), "image_size": 32},
+        "model": {"name": "dcgan", "latent_dim": 8, "options": {"g_width": 4, "d_width": 4}},
+        "train": {"batch_size": 16, "max_steps": 2, "log_every": 1, "checkpoint_every": 2, "num_samples": 4},
+    }))
+    run = isolated / "run"
+    assert main(["train", str(config), "--run-dir", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert "gankit evaluator train --run RUN_DIR" in one_line_error(capsys, ["eval", str(run), "--num", "20"])
+    assert main(["evaluator", "train", "--run", str(run), "--epochs", "1"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(run), "--num", "20", "--metrics", "fid", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["dataset"] == "folder" and result["metrics"]["fid"] > 0
+    assert "gankit: error: give either --dataset NAME or --run RUN_DIR" in one_line_error(capsys, ["evaluator", "train"])

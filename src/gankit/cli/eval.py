@@ -66,17 +66,14 @@ def load_samples_file(path: str | Path):
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
-def run_config(run_dir: Path) -> dict:
-    import yaml
+def run_data(run_dir: Path):
+    """The run's ``DataConfig``, from its saved config.yaml."""
+    from gankit.training.config import load_config
 
     path = run_dir / "config.yaml"
     if not path.is_file():
         raise ConfigError(f"{run_dir}: not a gankit run directory (no config.yaml)")
-    try:
-        cfg = yaml.safe_load(path.read_text())
-        return {"name": cfg["data"]["name"], "dir": cfg["data"].get("dir")}
-    except (yaml.YAMLError, KeyError, TypeError):
-        raise ConfigError(f"{path}: cannot read the run's dataset from it") from None
+    return load_config(path).data
 
 
 def default_num(dataset: str, data_dir) -> int:
@@ -99,6 +96,7 @@ def samples_from_run(run_dir: str, checkpoint: str | None, num: int, seed: int):
 
 
 def run(args: argparse.Namespace) -> int:
+    from gankit.data import data_load_options, dataset_defaults
     from gankit.metrics.evaluate import check_samples, evaluate_samples, format_table
     from gankit.metrics.extractors import default_extractor
 
@@ -120,14 +118,17 @@ def run(args: argparse.Namespace) -> int:
             samples = samples[:args.num]
         check_samples(samples, dataset, data_dir)
         extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)
+        result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed)
     else:
-        data = run_config(Path(args.run_dir))
-        dataset = args.dataset or data["name"]
-        data_dir = data_dir or data["dir"]
-        num = args.num or default_num(dataset, data_dir)
-        extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)  # fail before sampling
-        samples = samples_from_run(args.run_dir, args.checkpoint, num, args.seed)
-    result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed)
+        data = run_data(Path(args.run_dir))
+        dataset = args.dataset or data.name
+        data_dir = data_dir or data.dir
+        # An image-folder run is scored against its own folder, size and colours, wherever the metrics load it.
+        with dataset_defaults(data.name, **data_load_options(data)):
+            num = args.num or default_num(dataset, data_dir)
+            extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)  # fail before sampling
+            samples = samples_from_run(args.run_dir, args.checkpoint, num, args.seed)
+            result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

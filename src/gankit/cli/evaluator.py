@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from gankit.errors import ConfigError
 
@@ -12,6 +13,7 @@ log = logging.getLogger("gankit")
 EXAMPLES = """examples:
   gankit evaluator train --dataset mnist
   gankit evaluator train --dataset fashion-mnist --epochs 15
+  gankit evaluator train --run runs/my_faces           # an image-folder run: its folder, size and colours
   gankit evaluator show --dataset mnist
 The evaluator is cached under $GANKIT_CACHE/evaluators (default ~/.cache/gankit/evaluators),
 keyed by a hash of the training data, the architecture and the recipe; gankit eval uses it.
@@ -29,7 +31,8 @@ def add_parser(subparsers) -> None:
     )
     sub = p.add_subparsers(dest="evaluator_command", metavar="ACTION", required=True)
     train = sub.add_parser("train", help="train (or retrain) the evaluator of a dataset and report its test accuracy")
-    train.add_argument("--dataset", required=True, choices=DATASETS.names(), help="a labelled image dataset")
+    train.add_argument("--dataset", choices=DATASETS.names(), help="a labelled image dataset")
+    train.add_argument("--run", metavar="RUN_DIR", help="instead of --dataset: the dataset and image options of a run")
     train.add_argument("--data-dir", help="data root (default $GANKIT_DATA or ~/.cache/gankit/data)")
     train.add_argument("--epochs", type=int, help="training epochs (default: about 160,000 images' worth, 8 to 30)")
     train.add_argument("--seed", type=int, help="seed; the same seed gives the same evaluator (default 0)")
@@ -44,9 +47,7 @@ def add_parser(subparsers) -> None:
 def run_train(args: argparse.Namespace) -> int:
     import dataclasses
 
-
-    from gankit.data import load_dataset
-    from gankit.metrics.evaluator import EvaluatorConfig, evaluator_dir, evaluator_key, load_evaluator_dir, save_evaluator, train_evaluator
+    from gankit.metrics.evaluator import EvaluatorConfig
 
     changes = {}
     if args.epochs is not None:
@@ -58,6 +59,23 @@ def run_train(args: argparse.Namespace) -> int:
             raise ConfigError(f"--seed: {args.seed} must be >= 0")
         changes["seed"] = args.seed
     cfg = dataclasses.replace(EvaluatorConfig(), **changes)
+    if bool(args.dataset) == bool(args.run):
+        raise ConfigError("give either --dataset NAME or --run RUN_DIR")
+    if args.run:
+        from gankit.cli.eval import run_data
+        from gankit.data import data_load_options, dataset_defaults
+
+        data = run_data(Path(args.run))
+        args.dataset, args.data_dir = data.name, args.data_dir or data.dir
+        with dataset_defaults(data.name, **data_load_options(data)):
+            return _train(args, cfg)
+    return _train(args, cfg)
+
+
+def _train(args: argparse.Namespace, cfg) -> int:
+    from gankit.data import load_dataset
+    from gankit.metrics.evaluator import evaluator_dir, evaluator_key, load_evaluator_dir, save_evaluator, train_evaluator
+
     if args.dataset == "stacked-mnist":
         raise ConfigError("--dataset stacked-mnist: Stacked MNIST is scored with the MNIST evaluator on each channel; "
                           "train that one with --dataset mnist")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,15 +36,38 @@ def dataset_options(name: str) -> tuple[str, ...]:
     return tuple(p.name for p in parameters if p.kind is p.KEYWORD_ONLY)
 
 
+_SCOPED_OPTIONS: dict[str, dict] = {}
+
+
+@contextmanager
+def dataset_defaults(name: str, **options):
+    """Within the block, :func:`load_dataset` calls for ``name`` start from these options.
+
+    ``gankit eval`` and ``gankit evaluator train --run`` use it so that every metric, the
+    evaluator and the real-feature cache load an image-folder run's own folder, size and
+    colours, although they name the dataset only.
+    """
+    previous = _SCOPED_OPTIONS.get(name)
+    _SCOPED_OPTIONS[name] = options
+    try:
+        yield
+    finally:
+        if previous is None:
+            _SCOPED_OPTIONS.pop(name, None)
+        else:
+            _SCOPED_OPTIONS[name] = previous
+
+
 def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | None = None, **options) -> ImageDataset:
     """Load a registered dataset split into memory (cached per process).
 
-    ``options`` go to datasets that take them (see :func:`dataset_options`); None means the default.
+    ``options`` go to datasets that take them (see :func:`dataset_options`); None means the
+    default, or the option set by an enclosing :func:`dataset_defaults`.
     """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     allowed = dataset_options(name)
-    given = {key: value for key, value in options.items() if value is not None}
+    given = {**_SCOPED_OPTIONS.get(name, {}), **{key: value for key, value in options.items() if value is not None}}
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         raise ConfigError(f"dataset {name!r} takes no option(s) {', '.join(unknown)}; it takes: {', '.join(allowed) or 'none'}")
@@ -52,6 +76,11 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
 
 def load_data(data, split: str = "train") -> ImageDataset:
     """The dataset a ``DataConfig`` describes: its name, root and, for image folders, the image options."""
+    return load_dataset(data.name, split, data.dir, **data_load_options(data))
+
+
+def data_load_options(data) -> dict:
+    """The :func:`load_dataset` options of a ``DataConfig`` (the folder and image options of image folders)."""
     from gankit.data.folder import ImageOptions, parse_color
 
     allowed = dataset_options(data.name)
@@ -71,7 +100,7 @@ def load_data(data, split: str = "train") -> ImageDataset:
         if "folder" not in allowed:
             raise ConfigError(f"data.folder: is read only when data.name is 'folder' (here {data.name!r})")
         options["folder"] = data.folder
-    return load_dataset(data.name, split, data.dir, **options)
+    return options
 
 
 from gankit.data import mnist, synthetic  # noqa: E402,F401

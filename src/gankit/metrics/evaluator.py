@@ -289,6 +289,7 @@ def load_evaluator(dataset: str, data_dir: str | os.PathLike | None = None) -> D
         raise EvaluatorMissingError(
             f"no domain evaluator for dataset {dataset!r} in {cache_root() / 'evaluators'} (GANKIT_CACHE sets the cache folder); "
             f"train it once with: gankit evaluator train --dataset {dataset}"
+            + (" (or, for a run on an image folder: gankit evaluator train --run RUN_DIR)" if dataset in ("folder", "emoji") else "")
         )
     evaluator = load_evaluator_dir(folders[0])
     _LOADED[memo] = evaluator
