@@ -1,6 +1,7 @@
 """The trainer: exact resume, what a run directory holds, the one-generator-forward step."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -109,7 +110,8 @@ def test_lr_is_constant_without_decay(tmp_path):
 
 @pytest.mark.parametrize(
     ("options", "joint"),
-    [({"d_norm": "none"}, True), ({"d_norm": "batch"}, False), ({"d_norm": "none", "mbstd_group": 4}, False)],
+    [({"d_norm": "none"}, True), ({"d_norm": "none", "pack": 2}, True), ({"d_norm": "batch"}, False),
+     ({"d_norm": "none", "mbstd_group": 4}, False)],
 )
 def test_real_and_fake_share_one_d_call_only_without_batch_statistics(tmp_path, options, joint):
     """BatchNorm or minibatch-stddev in D would mix real and fake statistics in a joint call: those keep two calls."""
@@ -120,6 +122,7 @@ def test_real_and_fake_share_one_d_call_only_without_batch_statistics(tmp_path, 
     calls = []
     trainer.discriminator.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
     real, _ = trainer.next_batch()
-    trainer.train_step(real, None)
+    stats = trainer.train_step(real, None, with_stats=True)
     batch = real.shape[0]
     assert calls == ([2 * batch, batch] if joint else [batch, batch, batch])
+    assert 0 <= stats["d_accuracy"] <= 1 and math.isfinite(stats["d_loss"])

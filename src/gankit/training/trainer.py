@@ -262,8 +262,8 @@ class Trainer:
                 # batch statistics, with one set of larger matmuls and no gradient accumulation.
                 labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
                 logits, classes = self._d_outputs(torch.cat([real_seen, fake_seen]), labels)  # (2B,) [, (2B, K)]
-                real_logits, fake_logits = logits.split(batch)
-                real_classes, fake_classes = (None, None) if classes is None else classes.split(batch)
+                real_logits, fake_logits = logits.chunk(2)  # B / pack each: packs never straddle the halves
+                real_classes, fake_classes = (None, None) if classes is None else classes.chunk(2)
             else:
                 real_logits, real_classes = self._d_outputs(real_seen, real_labels, eager=r1_now)  # (B,)
                 fake_logits, fake_classes = self._d_outputs(fake_seen, fake_labels)  # (B,)
