@@ -74,8 +74,8 @@ class OptimConfig:
     batch; the generator is updated on every ``n_critic``-th step. Unequal ``lr_g``/``lr_d`` give the two time-scale
     update rule (TTUR, Heusel et al. 2017)."""
     lr_decay_start: float = _field(1.0, min=0.0, max=1.0)
-    """Fraction of the run's steps after which both learning rates fall linearly to 0 at the last step (as in
-    BigGAN-style and pix2pix schedules); 1 keeps them constant."""
+    """Fraction of the run's steps after which both learning rates fall linearly to 0 at the last step (the
+    schedule of pix2pix and CycleGAN, Isola et al. 2017, Zhu et al. 2017, with 0.5); 1 keeps them constant."""
 
 
 @dataclass
