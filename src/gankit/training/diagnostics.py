@@ -30,7 +30,7 @@ def grad_norm(module: nn.Module) -> torch.Tensor:
     grads = [p.grad.detach().float() for p in module.parameters() if p.grad is not None]
     if not grads:
         return torch.zeros(())
-    return torch.nn.utils.get_total_norm(grads, norm_type=2.0)  # one foreach kernel over all tensors
+    return torch.nn.utils.get_total_norm(grads, norm_type=2.0)  # foreach kernels where the device has them
 
 
 @torch.no_grad()

@@ -147,7 +147,6 @@ class Trainer:
         self._fid_monitor = None  # built on the first in-training FID (train.fid_every)
         self.rollbacks = 0
         self._good_checkpoint: bytes | None = None  # the last state known finite, as written to disk
-        self._joint_d: bool | None = None
 
     # ----------------------------------------------------------------- paths
     @property
@@ -169,6 +168,9 @@ class Trainer:
         if objective not in self.OBJECTIVES:
             raise ConfigError(f"model {cfg.model.name!r}: unknown training objective {objective!r}; known: {', '.join(self.OBJECTIVES)}")
         self._objective_step = getattr(self, self.OBJECTIVES[objective])
+        # D may see real and fake in one call when no BatchNorm or minibatch statistic mixes the two halves.
+        batch_statistics = (nn.modules.batchnorm._BatchNorm, MinibatchStdDev)
+        self.joint_d_pass = not any(isinstance(m, batch_statistics) for m in self.discriminator.modules())
         self.n_critic = cfg.optim.n_critic
         self.augment_policy = parse_policy(cfg.augment.policy)
         if self.augment_policy and len(self.dataset.img_shape) != 3:
@@ -210,13 +212,6 @@ class Trainer:
         if self.auxiliary_classifier:
             return out[0].float(), out[1].float()
         return out.float(), None
-
-    @property
-    def joint_d_pass(self) -> bool:
-        """Whether D may see real and fake in one call: no BatchNorm or minibatch statistic mixes the two halves."""
-        if self._joint_d is None:
-            self._joint_d = not any(isinstance(m, (nn.modules.batchnorm._BatchNorm, MinibatchStdDev)) for m in self.discriminator.modules())
-        return self._joint_d
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         return diff_augment(images, self.augment_policy, self.noise) if self.augment_policy else images
@@ -439,13 +434,10 @@ class Trainer:
                 f"{error}; stopped after {self.rollbacks} rollback(s) (train.max_rollbacks={limit}); "
                 f"the last good state is step {good['step']}: lower optim.lr_g/optim.lr_d or raise train.max_rollbacks, then resume"
             )
-        rates = [group["lr"] for opt in (self.opt_g, self.opt_d) for group in opt.param_groups]
         rollbacks, failed_step = self.rollbacks + 1, self.step
         self.load_state_dict(good, "the last good state")
-        groups = [group for opt in (self.opt_g, self.opt_d) for group in opt.param_groups]
-        for group, rate in zip(groups, rates):
-            group["lr"] = rate * factor
         self.rollbacks = rollbacks
+        self._set_learning_rates(self.total_steps)  # x rollback_lr_factor per rollback
         guard.truncate_jsonl(self.run_dir / "metrics.jsonl", self.step)
         log.warning(
             "%s; rolled back from step %d to step %d and multiplied the learning rates by %g (now G %.3g, D %.3g); rollback %d of %d",
