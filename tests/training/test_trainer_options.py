@@ -165,3 +165,21 @@ def test_config_errors_are_one_clear_line(tmp_path):
         _trainer(tmp_path, dataset=ImageDataset("odd", torch.zeros(16, 1, 20, 20, dtype=torch.uint8)))
     with pytest.raises(ConfigError, match="model.options.g_norm: 'layer' is not allowed"):
         _trainer(tmp_path, options={"g_norm": "layer"})
+
+
+def test_top_k_generator_loss_shrinks_with_the_epochs(tmp_path):
+    import dataclasses
+
+    trainer = _trainer(tmp_path, options={**DCGAN_TINY, "d_norm": "none"}, loss={"name": "hinge", "topk_gamma": 0.5, "topk_min": 0.25})
+    seen = []
+    generator_loss = trainer.loss.generator
+
+    def spy(logits):
+        seen.append(logits.shape[0])
+        return generator_loss(logits)
+
+    trainer.loss = dataclasses.replace(trainer.loss, generator=spy)
+    assert trainer.sampler.steps_per_epoch == 8  # 64 squares, batch 8
+    _run(trainer, 32)
+    # batch 8: epoch 0 keeps 8 (0.5^0), epoch 1 keeps 4 (0.5^1), epochs 2 and 3 keep 2 (0.5^2 = the floor 0.25)
+    assert seen == [8] * 8 + [4] * 8 + [2] * 16

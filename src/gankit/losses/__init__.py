@@ -6,6 +6,7 @@ and ``generator`` functions map logits to a scalar loss to minimise.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -39,6 +40,28 @@ def register_loss(loss: AdversarialLoss) -> AdversarialLoss:
 
 def create_loss(name: str) -> AdversarialLoss:
     return LOSSES.get(name)
+
+
+def top_k_fraction(epoch: int, gamma: float, minimum: float) -> float:
+    """Share of the fake batch the generator learns from at ``epoch``: ``max(gamma ** epoch, minimum)``.
+
+    Sinha et al., "Top-k Training of GANs: Improving GAN Performance by Throwing Away
+    Bad Samples", NeurIPS 2020, Sec. 3 (gamma = 0.99 per epoch, minimum nu = 0.5-0.75);
+    gamma = 1 keeps every sample.
+    """
+    return max(gamma**epoch, minimum)
+
+
+def top_k_logits(fake_logits: torch.Tensor, fraction: float) -> torch.Tensor:
+    """The ``ceil(fraction * B)`` highest of the (B,) fake logits: the samples D finds most realistic.
+
+    The generator loss on these alone (Sinha et al. 2020) stops G from being pulled
+    by its worst samples, whose gradients point away from the data (Sec. 3.1).
+    """
+    if fraction >= 1.0:
+        return fake_logits
+    k = max(1, math.ceil(fraction * fake_logits.shape[0]))
+    return fake_logits.topk(k, sorted=False).values  # (k,)
 
 
 from gankit.losses import adversarial  # noqa: E402,F401

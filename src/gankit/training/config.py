@@ -61,6 +61,11 @@ class ModelConfig:
 class LossConfig:
     name: str = "non_saturating"
     """Adversarial loss from ``gankit.losses.LOSSES``."""
+    topk_gamma: float = _field(1.0, min_exclusive=0.0, max=1.0)
+    """Top-k training (Sinha et al. 2020): the generator loss uses only the max(topk_gamma ** epoch, topk_min)
+    share of fakes that D rates most real; 0.99 in the paper; 1 uses every fake."""
+    topk_min: float = _field(0.5, min_exclusive=0.0, max=1.0)
+    """The smallest share top-k training goes down to (nu; 0.5-0.75 in the paper)."""
 
 
 @dataclass

@@ -31,7 +31,7 @@ from torch import nn
 import gankit
 from gankit.data import EpochSampler, ImageDataset, load_data
 from gankit.errors import CheckpointError, ConfigError, GankitError
-from gankit.losses import create_loss
+from gankit.losses import create_loss, top_k_fraction, top_k_logits
 from gankit.losses.regularizers import gradient_penalty, r1_penalty
 from gankit.losses.vae import negative_elbo
 from gankit.models import create_model, export_generator, generator_spec
@@ -293,6 +293,9 @@ class Trainer:
             self.discriminator.requires_grad_(False)
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
                 gen_logits, gen_classes = self._d_outputs(self._augment(fake), fake_labels)
+            if self.cfg.loss.topk_gamma < 1.0:
+                epoch = self.step // self.sampler.steps_per_epoch
+                gen_logits = top_k_logits(gen_logits, top_k_fraction(epoch, self.cfg.loss.topk_gamma, self.cfg.loss.topk_min))
             g_loss = self.loss.generator(gen_logits)
             if self.auxiliary_classifier:
                 g_loss = g_loss + reg.aux_weight * F.cross_entropy(gen_classes, fake_labels)
