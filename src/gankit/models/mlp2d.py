@@ -5,6 +5,15 @@ The benchmark setting of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al.
 images, and the generator output is linear (no Tanh: the data is not in [-1, 1]).
 The discriminator can pack samples (PacGAN) and append a minibatch standard
 deviation (Karras et al. 2018), the two tricks that fight mode dropping here.
+
+A generator that is a continuous function of a Gaussian z cannot map onto
+disconnected modes without leaving samples on the bridges between them
+(Khayatkhoei et al., "Disconnected Manifold Learning for Generative Adversarial
+Networks", NeurIPS 2018). With ``components = K`` the generator instead reads a
+discrete code from its noise: the first coordinate of z picks one of K equally
+likely components (through the normal CDF), the rest stay continuous, so G can
+jump between modes. This is a mixture prior as in DeLiGAN (Gurumurthy et al.,
+CVPR 2017), with fixed and equal weights.
 """
 
 from __future__ import annotations
@@ -19,13 +28,19 @@ from gankit.models.layers import MinibatchStdDev, check_conditional, check_pack,
 
 
 class MLP2DGenerator(nn.Module):
-    """z (B, latent_dim) -> points (B, D)."""
+    """z (B, latent_dim) -> points (B, D).
 
-    def __init__(self, data_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128, 128, 128)) -> None:
+    Args:
+        components: K > 0 makes ``z[:, 0]`` a discrete code: component
+            ``floor(K * Phi(z[:, 0]))`` (uniform over 0..K-1 for z ~ N(0, 1)) enters the
+            network one-hot in place of ``z[:, 0]``; 0 keeps z continuous.
+    """
+
+    def __init__(self, data_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128, 128, 128), components: int = 0) -> None:
         super().__init__()
-        self.img_shape, self.latent_dim = (data_dim,), latent_dim
+        self.img_shape, self.latent_dim, self.components = (data_dim,), latent_dim, components
         layers: list[nn.Module] = []
-        width = latent_dim
+        width = latent_dim - 1 + components if components else latent_dim
         for h in hidden:
             layers += [nn.Linear(width, h), nn.ReLU()]
             width = h
@@ -34,6 +49,10 @@ class MLP2DGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.latent_dim, f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"
+        if self.components:
+            u = 0.5 * (1 + torch.erf(z[:, 0].float() / 2**0.5))  # (B,) uniform on [0, 1]
+            code = (u * self.components).long().clamp_(max=self.components - 1)  # (B,) in 0..K-1
+            z = torch.cat([nn.functional.one_hot(code, self.components).to(z.dtype), z[:, 1:]], dim=1)  # (B, K + L - 1)
         return self.net(z)  # (B, D)
 
 
@@ -72,16 +91,22 @@ def mlp2d(
     spectral_norm: bool = False,
     pack: int = 1,
     mbstd_group: int = 0,
+    components: int = 0,
 ) -> GANPair:
-    """MLP pair for vector data of shape (D,): ReLU G with a linear output, LeakyReLU D."""
+    """MLP pair for vector data of shape (D,): ReLU G with a linear output, LeakyReLU D; ``components`` > 0 gives G
+    a discrete code of that many equally likely values (see the module docstring)."""
     check_conditional("mlp2d", num_classes, conditional=False)
     if len(img_shape) != 1:
         raise ConfigError(f"model 'mlp2d' takes vector data of shape (D,), got {tuple(img_shape)}; use dcgan or resnet for images")
     check_pack("mlp2d", pack, num_classes)
+    if components < 0 or components == 1 or (components and latent_dim < 2):
+        raise ConfigError(
+            f"model 'mlp2d': components must be 0 (off) or at least 2, with latent_dim >= 2; got components={components}, latent_dim={latent_dim}"
+        )
     return GANPair(
-        generator=MLP2DGenerator(img_shape[0], latent_dim, tuple(g_hidden)),
+        generator=MLP2DGenerator(img_shape[0], latent_dim, tuple(g_hidden), components),
         discriminator=MLP2DDiscriminator(img_shape[0], tuple(d_hidden), spectral_norm, pack, mbstd_group),
     )
 
 
-mlp2d.tiny_kwargs = {"img_shape": (2,), "options": {"g_hidden": [16, 16], "d_hidden": [16, 16], "pack": 2, "mbstd_group": 2}}
+mlp2d.tiny_kwargs = {"img_shape": (2,), "options": {"g_hidden": [16, 16], "d_hidden": [16, 16], "pack": 2, "mbstd_group": 2, "components": 4}}
