@@ -183,3 +183,31 @@ def test_top_k_generator_loss_shrinks_with_the_epochs(tmp_path):
     _run(trainer, 32)
     # batch 8: epoch 0 keeps 8 (0.5^0), epoch 1 keeps 4 (0.5^1), epochs 2 and 3 keep 2 (0.5^2 = the floor 0.25)
     assert seen == [8] * 8 + [4] * 8 + [2] * 16
+
+
+def test_infogan_code_loss_matches_the_cross_entropy_by_hand(tmp_path):
+    import math
+
+    import torch.nn.functional as F
+    from scipy.stats import norm
+
+    raw = {
+        "data": {"name": "ring"},
+        "model": {"name": "mlp2d", "latent_dim": 4, "options": {"g_hidden": [16], "d_hidden": [16], "pack": 2, "components": 4}},
+        "optim": {"lr_g": 1e-12, "lr_d": 1e-12},  # nothing moves, so D and G after the step are D and G before it
+        "reg": {"info_weight": 0.5},
+        "train": {"batch_size": 8, "num_samples": 4, "log_every": 1, "checkpoint_every": 1000},
+    }
+    trainer = Trainer(config_from_dict(raw), tmp_path)
+    real, _ = trainer.next_batch()
+    noise_state = trainer.noise.get_state()
+    stats = trainer.train_step(real, None, with_stats=True)
+    trainer.noise.set_state(noise_state)
+    z, _ = trainer.sample_noise(8)
+    codes = torch.tensor([min(3, math.floor(4 * norm.cdf(v))) for v in z[:, 0].tolist()])  # scipy's normal CDF
+    with torch.no_grad():
+        logits, code_logits = trainer.discriminator(trainer.generator(z))  # (4,) packed in pairs, (8, 4)
+    info = F.cross_entropy(code_logits, codes)
+    assert abs(stats["info"] - float(info)) < 1e-5
+    # G's loss: non-saturating -log sigmoid(D(G(z))) plus the same cross-entropy at weight 0.5
+    assert abs(stats["g_loss"] - float(F.softplus(-logits).mean() + 0.5 * info)) < 1e-5

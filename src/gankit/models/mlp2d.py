@@ -12,8 +12,11 @@ disconnected modes without leaving samples on the bridges between them
 Networks", NeurIPS 2018). With ``components = K`` the generator instead reads a
 discrete code from its noise: the first coordinate of z picks one of K equally
 likely components (through the normal CDF), the rest stay continuous, so G can
-jump between modes. This is a mixture prior as in DeLiGAN (Gurumurthy et al.,
-CVPR 2017), with fixed and equal weights.
+jump between modes. Nothing makes G use the code unless it pays: D then also
+predicts the code of each fake, and both minimise that cross-entropy (InfoGAN,
+Chen et al., NeurIPS 2016, a lower bound on the mutual information between code
+and sample; ``reg.info_weight`` in the config), which drives the components
+apart.
 """
 
 from __future__ import annotations
@@ -47,23 +50,33 @@ class MLP2DGenerator(nn.Module):
         layers.append(nn.Linear(width, data_dim))
         self.net = nn.Sequential(*layers)
 
+    def code(self, z: torch.Tensor) -> torch.Tensor:
+        """(B,) component in 0..K-1 that z (B, latent_dim) selects: ``floor(K * Phi(z[:, 0]))``."""
+        u = 0.5 * (1 + torch.erf(z[:, 0].float() / 2**0.5))  # (B,) uniform on [0, 1]
+        return (u * self.components).long().clamp_(max=self.components - 1)
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.latent_dim, f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"
         if self.components:
-            u = 0.5 * (1 + torch.erf(z[:, 0].float() / 2**0.5))  # (B,) uniform on [0, 1]
-            code = (u * self.components).long().clamp_(max=self.components - 1)  # (B,) in 0..K-1
-            z = torch.cat([nn.functional.one_hot(code, self.components).to(z.dtype), z[:, 1:]], dim=1)  # (B, K + L - 1)
+            one_hot = nn.functional.one_hot(self.code(z), self.components).to(z.dtype)
+            z = torch.cat([one_hot, z[:, 1:]], dim=1)  # (B, K + L - 1)
         return self.net(z)  # (B, D)
 
 
 class MLP2DDiscriminator(nn.Module):
-    """points (B, D) -> logits (B / pack,)."""
+    """points (B, D) -> logits (B / pack,) [, code logits (B, code_components)].
+
+    With ``code_components = K > 0`` a linear head on the last hidden layer also
+    predicts the generator's discrete code of every sample (InfoGAN's Q network,
+    sharing D's layers as in Chen et al. 2016).
+    """
 
     def __init__(
         self, data_dim: int, hidden: tuple[int, ...] = (128, 128, 128), spectral_norm: bool = False, pack: int = 1, mbstd_group: int = 0,
+        code_components: int = 0,
     ) -> None:
         super().__init__()
-        self.img_shape, self.pack_size = (data_dim,), pack
+        self.img_shape, self.pack_size, self.code_components = (data_dim,), pack, code_components
         layers: list[nn.Module] = []
         width = data_dim * pack
         for i, h in enumerate(hidden):
@@ -74,10 +87,15 @@ class MLP2DDiscriminator(nn.Module):
             width = h
         layers.append(sn(nn.Linear(width, 1), spectral_norm))
         self.net = nn.Sequential(*layers)
+        self.code_head = nn.Linear(width, pack * code_components) if code_components else None
 
-    def forward(self, points: torch.Tensor) -> torch.Tensor:
+    def forward(self, points: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         assert tuple(points.shape[1:]) == self.img_shape, f"expected points of shape (B, {self.img_shape[0]}), got {tuple(points.shape)}"
-        return self.net(pack(points, self.pack_size)).squeeze(1)  # (B / pack,)
+        if self.code_head is None:
+            return self.net(pack(points, self.pack_size)).squeeze(1)  # (B / pack,)
+        h = self.net[:-1](pack(points, self.pack_size))  # (B / pack, H)
+        codes = self.code_head(h).reshape(points.shape[0], self.code_components)  # (B, K): packs hold consecutive samples
+        return self.net[-1](h).squeeze(1), codes  # (B / pack,), (B, K)
 
 
 @register_model("mlp2d")
@@ -105,7 +123,7 @@ def mlp2d(
         )
     return GANPair(
         generator=MLP2DGenerator(img_shape[0], latent_dim, tuple(g_hidden), components),
-        discriminator=MLP2DDiscriminator(img_shape[0], tuple(d_hidden), spectral_norm, pack, mbstd_group),
+        discriminator=MLP2DDiscriminator(img_shape[0], tuple(d_hidden), spectral_norm, pack, mbstd_group, components),
     )
 
 

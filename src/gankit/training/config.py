@@ -95,6 +95,9 @@ class RegConfig:
     """Lazy R1: apply it every k steps, scaled by k (Karras et al. 2020)."""
     aux_weight: float = _field(1.0, min=0.0)
     """Weight of the class cross-entropy for auxiliary-classifier discriminators (AC-GAN, Odena et al. 2017)."""
+    info_weight: float = _field(1.0, min=0.0)
+    """Weight lambda of the InfoGAN code cross-entropy (Chen et al. 2016; 1 for discrete codes) for generators with a
+    discrete code (``mlp2d`` with ``components``); 0 leaves the code to the adversarial loss alone."""
 
 
 @dataclass

@@ -176,6 +176,8 @@ class Trainer:
         if self.augment_policy and len(self.dataset.img_shape) != 3:
             raise ConfigError(f"augment.policy: DiffAugment works on images; dataset {cfg.data.name!r} holds vectors, set it to ''")
         self.auxiliary_classifier = bool(getattr(self.discriminator, "auxiliary_classifier", False))
+        # InfoGAN: D also predicts the generator's discrete code of each fake (None without a code).
+        self.code_components = int(getattr(self.discriminator, "code_components", 0))
         self.ema = GeneratorEMA(self.generator, cfg.ema.half_life_kimg, cfg.ema.rampup) if cfg.ema.half_life_kimg > 0 else None
         self.monitor = InstabilityMonitor()
         self._last_g_stats: dict[str, float] = {}
@@ -203,13 +205,14 @@ class Trainer:
         return self._d_outputs(images, labels)[0]
 
     def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None, eager: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Adversarial logits (B,) as float32, and class logits (B, K) for an auxiliary-classifier D (else None).
+        """Adversarial logits (B,) as float32, and class or code logits (B, K) for an auxiliary-classifier or
+        InfoGAN D (else None).
 
         ``eager`` bypasses ``torch.compile`` (its graphs have no double backward, which R1 and GP need).
         """
         call = self.discriminator.forward if eager and self.cfg.train.compile else self.discriminator
         out = call(images, labels) if self.num_classes else call(images)
-        if self.auxiliary_classifier:
+        if self.auxiliary_classifier or self.code_components:
             return out[0].float(), out[1].float()
         return out.float(), None
 
@@ -269,6 +272,13 @@ class Trainer:
             d_loss = d_loss + reg.aux_weight * aux
             if with_stats:
                 stats["d_aux"] = float(aux.detach())
+        info_now = self.code_components and reg.info_weight > 0
+        if info_now:
+            codes = self.generator.code(z)  # (B,) the code each fake was drawn with
+            info = F.cross_entropy(fake_classes, codes)
+            d_loss = d_loss + reg.info_weight * info
+            if with_stats:
+                stats["info"] = float(info.detach())
         if reg.gp_weight > 0:
             with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.autocast):
                 penalty = gradient_penalty(lambda x: self._d_outputs(x, real_labels, eager=True)[0], real_seen, fake_seen, self.noise)
@@ -299,6 +309,8 @@ class Trainer:
             g_loss = self.loss.generator(gen_logits)
             if self.auxiliary_classifier:
                 g_loss = g_loss + reg.aux_weight * F.cross_entropy(gen_classes, fake_labels)
+            if info_now:
+                g_loss = g_loss + reg.info_weight * F.cross_entropy(gen_classes, codes)
             self._check_finite("generator loss", g_loss)
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
