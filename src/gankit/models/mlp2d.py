@@ -12,11 +12,12 @@ disconnected modes without leaving samples on the bridges between them
 Networks", NeurIPS 2018). With ``components = K`` the generator instead reads a
 discrete code from its noise: the first coordinate of z picks one of K equally
 likely components (through the normal CDF), the rest stay continuous, so G can
-jump between modes. Nothing makes G use the code unless it pays: D then also
-predicts the code of each fake, and both minimise that cross-entropy (InfoGAN,
-Chen et al., NeurIPS 2016, a lower bound on the mutual information between code
-and sample; ``reg.info_weight`` in the config), which drives the components
-apart.
+jump between modes. G ignores a code that nothing asks it to use (measured:
+every component then covers every mode), so D also predicts the code of each
+fake and both minimise that cross-entropy (InfoGAN, Chen et al., NeurIPS 2016: a
+lower bound on the mutual information between code and sample;
+``reg.info_weight`` in the config), which drives the components apart. With one
+component per mode each settles on its own; with more, they split modes.
 """
 
 from __future__ import annotations

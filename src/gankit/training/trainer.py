@@ -176,7 +176,7 @@ class Trainer:
         if self.augment_policy and len(self.dataset.img_shape) != 3:
             raise ConfigError(f"augment.policy: DiffAugment works on images; dataset {cfg.data.name!r} holds vectors, set it to ''")
         self.auxiliary_classifier = bool(getattr(self.discriminator, "auxiliary_classifier", False))
-        # InfoGAN: D also predicts the generator's discrete code of each fake (None without a code).
+        # InfoGAN: D also predicts the generator's discrete code of each fake (0: the generator has no code).
         self.code_components = int(getattr(self.discriminator, "code_components", 0))
         self.ema = GeneratorEMA(self.generator, cfg.ema.half_life_kimg, cfg.ema.rampup) if cfg.ema.half_life_kimg > 0 else None
         self.monitor = InstabilityMonitor()
