@@ -211,3 +211,32 @@ def test_infogan_code_loss_matches_the_cross_entropy_by_hand(tmp_path):
     assert abs(stats["info"] - float(info)) < 1e-5
     # G's loss: non-saturating -log sigmoid(D(G(z))) plus the same cross-entropy at weight 0.5
     assert abs(stats["g_loss"] - float(F.softplus(-logits).mean() + 0.5 * info)) < 1e-5
+
+
+def test_twin_classifier_losses_match_the_cross_entropies_by_hand(tmp_path):
+    """TAC-GAN (Gong et al. 2019): D's class term is CE(C(real), y) + CE(C_twin(fake), y_fake); G adds
+    CE(C(fake), y_fake) - CE(C_twin(fake), y_fake). Zero-ish learning rates keep D and G fixed through the step."""
+    import torch.nn.functional as F
+
+    trainer = _trainer(tmp_path, model="dcgan_cond", options={**DCGAN_TINY, "auxiliary": True, "twin": True},
+                       data={"conditional": True}, loss={"name": "hinge"}, optim={"lr_g": 1e-12, "lr_d": 1e-12},
+                       reg={"aux_weight": 0.5})
+    real, labels = trainer.next_batch()
+    noise_state = trainer.noise.get_state()
+    stats = trainer.train_step(real, labels, with_stats=True)
+    trainer.noise.set_state(noise_state)
+    z, fake_labels = trainer.sample_noise(real.shape[0])
+    with torch.no_grad():
+        fake = trainer.generator(z, fake_labels)  # train-mode BatchNorm: the same batch gives the same fakes
+        _, real_classes = trainer.discriminator(real, labels)  # (B, 2K): classifier, then twin
+        fake_logits, fake_classes = trainer.discriminator(fake, fake_labels)
+    assert real_classes.shape == (8, 6)
+    d_aux = F.cross_entropy(real_classes[:, :3], labels) + F.cross_entropy(fake_classes[:, 3:], fake_labels)
+    assert abs(stats["d_aux"] - float(d_aux)) < 1e-5
+    g_loss = -fake_logits.mean() + 0.5 * (F.cross_entropy(fake_classes[:, :3], fake_labels) - F.cross_entropy(fake_classes[:, 3:], fake_labels))
+    assert abs(stats["g_loss"] - float(g_loss)) < 1e-5
+
+
+def test_twin_needs_the_auxiliary_classifier(tmp_path):
+    with pytest.raises(ConfigError, match="twin=true"):
+        _trainer(tmp_path, model="dcgan_cond", options={**DCGAN_TINY, "twin": True}, data={"conditional": True})

@@ -9,7 +9,11 @@ trainer does so when ``data.conditional`` is true).
   Projection Discriminator", ICLR 2018), or with ``auxiliary=True`` an auxiliary
   classifier (Odena et al., "Conditional Image Synthesis with Auxiliary Classifier
   GANs", ICML 2017): D then returns ``(logits, class_logits)`` and the trainer adds
-  the cross-entropy of the class logits to both players' losses.
+  the cross-entropy of the class logits to both players' losses. AC-GAN's
+  generator learns a distribution biased towards easily classified samples; with
+  ``twin=True`` a second classifier learns the classes of the fakes, and G also
+  maximises its cross-entropy, which removes that bias (TAC-GAN, Gong et al.,
+  "Twin Auxiliary Classifiers GAN", NeurIPS 2019, Eq. 9).
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ def dcgan_cond(
     spectral_norm: bool = True,
     conditioning: str = "cbn",
     auxiliary: bool = False,
+    twin: bool = False,
     mbstd_group: int = 0,
 ) -> GANPair:
-    """Conditional DCGAN: G with conditional BN (or a z-embedding), D with a projection (or AC-GAN) head."""
+    """Conditional DCGAN: G with conditional BN (or a z-embedding), D with a projection (or AC-GAN / TAC-GAN) head."""
     check_conditional("dcgan_cond", num_classes, conditional=True)
     return build_dcgan(
         "dcgan_cond", img_shape, latent_dim, num_classes, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
         spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, conditioning=conditioning, auxiliary=auxiliary,
+        twin=twin,
     )
 
 
@@ -57,12 +63,13 @@ def resnet_cond(
     d_width: int = 64,
     spectral_norm: bool = True,
     auxiliary: bool = False,
+    twin: bool = False,
     mbstd_group: int = 0,
 ) -> GANPair:
-    """Conditional SNGAN ResNet: conditional BN in G, projection (or AC-GAN) head in D."""
+    """Conditional SNGAN ResNet: conditional BN in G, projection (or AC-GAN / TAC-GAN) head in D."""
     check_conditional("resnet_cond", num_classes, conditional=True)
     return build_resnet("resnet_cond", img_shape, latent_dim, num_classes, g_width=g_width, d_width=d_width,
-                        spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, auxiliary=auxiliary)
+                        spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, auxiliary=auxiliary, twin=twin)
 
 
 resnet_cond.tiny_kwargs = {"img_shape": (3, 32, 32), "num_classes": 3, "options": {"g_width": 4, "d_width": 4}}

@@ -27,6 +27,7 @@ from gankit.models.layers import (
     check_conditional,
     check_pack,
     check_square_size,
+    check_twin,
     norm_2d,
     pack,
     sn,
@@ -105,19 +106,22 @@ class DCGANDiscriminator(nn.Module):
         mbstd_group: > 0 adds a minibatch standard-deviation channel (Karras et al. 2018).
         num_classes: > 0 for a projection (or auxiliary-classifier) discriminator.
         auxiliary: AC-GAN head (Odena et al. 2017) instead of projection.
+        twin: with ``auxiliary``, a twin classifier for the fakes (TAC-GAN, Gong et al. 2019).
     """
 
-    # The trainer reads this to add the AC-GAN classification loss.
+    # The trainer reads these to add the AC-GAN (and TAC-GAN) classification losses.
     auxiliary_classifier: bool = False
+    twin_classifier: bool = False
 
     def __init__(
         self, img_shape: tuple[int, int, int], width: int = 64, norm: str = "batch", spectral_norm: bool = False,
-        pack: int = 1, mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False,
+        pack: int = 1, mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
         self.img_shape, self.pack_size, self.num_classes = tuple(img_shape), pack, num_classes
         self.auxiliary_classifier = auxiliary and num_classes > 0
+        self.twin_classifier = twin and self.auxiliary_classifier
         start, steps = upsampling_plan(size)
         layers: list[nn.Module] = [sn(nn.Conv2d(channels * pack, width, 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2)]
         w = width
@@ -128,7 +132,7 @@ class DCGANDiscriminator(nn.Module):
             layers.append(MinibatchStdDev(mbstd_group))
             w += 1
         self.features = nn.Sequential(*layers, nn.Flatten())
-        self.head = ProjectionHead(w * start * start, num_classes, spectral_norm, auxiliary)
+        self.head = ProjectionHead(w * start * start, num_classes, spectral_norm, auxiliary, twin)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
@@ -138,18 +142,19 @@ class DCGANDiscriminator(nn.Module):
 
 def build_dcgan(
     family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, g_norm: str, d_norm: str,
-    spectral_norm: bool, pack: int, mbstd_group: int, conditioning: str = "cbn", auxiliary: bool = False,
+    spectral_norm: bool, pack: int, mbstd_group: int, conditioning: str = "cbn", auxiliary: bool = False, twin: bool = False,
 ) -> GANPair:
     check_square_size(family, img_shape, SIZES)
     check_choice("g_norm", g_norm, ("batch", "none"))
     check_choice("d_norm", d_norm, ("batch", "none"))
     check_choice("conditioning", conditioning, G_CONDITIONING)
     check_pack(family, pack, num_classes)
+    check_twin(family, auxiliary, twin)
     if num_classes and conditioning == "cbn" and g_norm != "batch":
         raise ConfigError(f"model {family!r}: conditioning='cbn' needs g_norm='batch'; use conditioning='embed' with g_norm='none'")
     return GANPair(
         generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning),
-        discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary),
+        discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin),
     )
 
 

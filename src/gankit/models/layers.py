@@ -62,6 +62,11 @@ def check_pack(family: str, pack_size: int, num_classes: int) -> None:
         raise ConfigError(f"model {family!r}: PacGAN packing (pack={pack_size}) is for unconditional models only")
 
 
+def check_twin(family: str, auxiliary: bool, twin: bool) -> None:
+    if twin and not auxiliary:
+        raise ConfigError(f"model {family!r}: twin=true (TAC-GAN) needs auxiliary=true; set both, or neither")
+
+
 def pack(x: torch.Tensor, pack_size: int) -> torch.Tensor:
     """Concatenate groups of ``pack_size`` consecutive samples along the feature axis.
 
@@ -127,24 +132,27 @@ class ProjectionHead(nn.Module):
 
     With ``num_classes == 0`` it is a plain linear layer. With ``auxiliary`` it also
     returns class logits from a linear classifier (Odena et al., "Conditional Image
-    Synthesis with Auxiliary Classifier GANs", ICML 2017) instead of projecting.
+    Synthesis with Auxiliary Classifier GANs", ICML 2017) instead of projecting; with
+    ``twin`` as well, a second classifier's logits follow in the same tensor,
+    (B, 2K) (TAC-GAN, Gong et al., "Twin Auxiliary Classifiers GAN", NeurIPS 2019).
     """
 
-    def __init__(self, features: int, num_classes: int = 0, spectral: bool = True, auxiliary: bool = False) -> None:
+    def __init__(self, features: int, num_classes: int = 0, spectral: bool = True, auxiliary: bool = False, twin: bool = False) -> None:
         super().__init__()
         self.linear = sn(nn.Linear(features, 1), spectral)
         self.auxiliary = auxiliary and num_classes > 0
         self.embed = None
         self.classifier = None
         if self.auxiliary:
-            self.classifier = sn(nn.Linear(features, num_classes), spectral)
+            # Two linear classifiers on the same features are one layer with 2K outputs.
+            self.classifier = sn(nn.Linear(features, num_classes * (2 if twin else 1)), spectral)
         elif num_classes > 0:
             self.embed = sn(nn.Embedding(num_classes, features), spectral)
 
     def forward(self, h: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         logits = self.linear(h).squeeze(1)  # (B,)
         if self.classifier is not None:
-            return logits, self.classifier(h)  # (B,), (B, num_classes)
+            return logits, self.classifier(h)  # (B,), (B, K) or (B, 2K) with the twin
         if self.embed is not None:
             logits = logits + (self.embed(labels) * h).sum(dim=1)
         return logits

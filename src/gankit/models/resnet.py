@@ -23,6 +23,7 @@ from gankit.models.layers import (
     ProjectionHead,
     check_conditional,
     check_pack,
+    check_twin,
     check_square_size,
     pack,
     sn,
@@ -110,15 +111,17 @@ class ResNetDiscriminator(nn.Module):
     """images (B, C, S, S) [, labels (B,)] -> logits (B / pack,) [, class logits (B, K)]."""
 
     auxiliary_classifier: bool = False
+    twin_classifier: bool = False
 
     def __init__(
         self, img_shape: tuple[int, int, int], width: int = 64, spectral_norm: bool = True, pack: int = 1,
-        mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False,
+        mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
         self.img_shape, self.pack_size = tuple(img_shape), pack
         self.auxiliary_classifier = auxiliary and num_classes > 0
+        self.twin_classifier = twin and self.auxiliary_classifier
         _, steps = upsampling_plan(size)
         widths = [_channels(width, steps, steps - 1 - i) for i in range(steps)]  # width, 2w, 4w, ...
         blocks: list[nn.Module] = [DBlock(channels * pack, widths[0], down=True, first=True, spectral=spectral_norm)]
@@ -129,7 +132,7 @@ class ResNetDiscriminator(nn.Module):
             blocks.append(MinibatchStdDev(mbstd_group))
         blocks.append(DBlock(last + (1 if mbstd_group > 0 else 0), last, down=False, first=False, spectral=spectral_norm))
         self.blocks = nn.Sequential(*blocks)
-        self.head = ProjectionHead(last, num_classes, spectral_norm, auxiliary)
+        self.head = ProjectionHead(last, num_classes, spectral_norm, auxiliary, twin)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
@@ -140,13 +143,14 @@ class ResNetDiscriminator(nn.Module):
 
 def build_resnet(
     family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, spectral_norm: bool,
-    pack: int, mbstd_group: int, auxiliary: bool = False,
+    pack: int, mbstd_group: int, auxiliary: bool = False, twin: bool = False,
 ) -> GANPair:
     check_square_size(family, img_shape, SIZES)
     check_pack(family, pack, num_classes)
+    check_twin(family, auxiliary, twin)
     return GANPair(
         generator=ResNetGenerator(img_shape, latent_dim, g_width, num_classes),
-        discriminator=ResNetDiscriminator(img_shape, d_width, spectral_norm, pack, mbstd_group, num_classes, auxiliary),
+        discriminator=ResNetDiscriminator(img_shape, d_width, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin),
     )
 
 

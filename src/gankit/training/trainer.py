@@ -176,6 +176,8 @@ class Trainer:
         if self.augment_policy and len(self.dataset.img_shape) != 3:
             raise ConfigError(f"augment.policy: DiffAugment works on images; dataset {cfg.data.name!r} holds vectors, set it to ''")
         self.auxiliary_classifier = bool(getattr(self.discriminator, "auxiliary_classifier", False))
+        # TAC-GAN: the class logits are (B, 2K), the classifier's then the twin's.
+        self.twin_classifier = bool(getattr(self.discriminator, "twin_classifier", False))
         # InfoGAN: D also predicts the generator's discrete code of each fake (0: the generator has no code).
         self.code_components = int(getattr(self.discriminator, "code_components", 0))
         self.ema = GeneratorEMA(self.generator, cfg.ema.half_life_kimg, cfg.ema.rampup) if cfg.ema.half_life_kimg > 0 else None
@@ -268,6 +270,9 @@ class Trainer:
         d_loss = self.loss.discriminator(real_logits, fake_logits)
         stats: dict[str, float] = {}
         if self.auxiliary_classifier:
+            if self.twin_classifier:
+                # The classifier learns the real classes, its twin the classes of the fakes (Gong et al. 2019).
+                real_classes, fake_classes = real_classes.chunk(2, dim=1)[0], fake_classes.chunk(2, dim=1)[1]
             aux = F.cross_entropy(real_classes, real_labels) + F.cross_entropy(fake_classes, fake_labels)
             d_loss = d_loss + reg.aux_weight * aux
             if with_stats:
@@ -307,7 +312,11 @@ class Trainer:
                 epoch = self.step // self.sampler.steps_per_epoch
                 gen_logits = top_k_logits(gen_logits, top_k_fraction(epoch, self.cfg.loss.topk_gamma, self.cfg.loss.topk_min))
             g_loss = self.loss.generator(gen_logits)
-            if self.auxiliary_classifier:
+            if self.twin_classifier:
+                # G: read as its class by the classifier, and not by the twin (TAC-GAN, Eq. 9).
+                classes, twin = gen_classes.chunk(2, dim=1)
+                g_loss = g_loss + reg.aux_weight * (F.cross_entropy(classes, fake_labels) - F.cross_entropy(twin, fake_labels))
+            elif self.auxiliary_classifier:
                 g_loss = g_loss + reg.aux_weight * F.cross_entropy(gen_classes, fake_labels)
             if info_now:
                 g_loss = g_loss + reg.info_weight * F.cross_entropy(gen_classes, codes)
