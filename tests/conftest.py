@@ -11,6 +11,15 @@ import torch
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
+def step_and_replay_noise(trainer, real, labels=None):
+    """One training step with statistics, then the (z, fake labels) it drew, drawn again from the same RNG state."""
+    noise_state = trainer.noise.get_state()
+    stats = trainer.train_step(real, labels, with_stats=True)
+    trainer.noise.set_state(noise_state)
+    z, fake_labels = trainer.sample_noise(real.shape[0])
+    return stats, z, fake_labels
+
+
 def tiny_config_dict(**train) -> dict:
     """A config for a few fast steps of the reference MLP on the synthetic squares."""
     return {

@@ -8,7 +8,7 @@ import torch
 
 from gankit.training.config import config_from_dict
 from gankit.training.trainer import Trainer
-from tests.conftest import tiny_config_dict
+from tests.conftest import step_and_replay_noise, tiny_config_dict
 
 
 def _trainer(run_dir, **train):
@@ -73,10 +73,7 @@ def test_discriminator_step_uses_the_documented_loss(tmp_path):
     raw["model"]["options"]["dropout"] = 0.0
     trainer = Trainer(config_from_dict(raw), tmp_path)
     real, _ = trainer.next_batch()
-    noise_state = trainer.noise.get_state()
-    stats = trainer.train_step(real, None, with_stats=True)
-    trainer.noise.set_state(noise_state)
-    z, _ = trainer.sample_noise(real.shape[0])
+    stats, z, _ = step_and_replay_noise(trainer, real)
     with torch.no_grad():
         d_real = torch.sigmoid(trainer.discriminator(real))
         d_fake = torch.sigmoid(trainer.discriminator(trainer.generator(z)))

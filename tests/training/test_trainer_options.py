@@ -14,6 +14,7 @@ from gankit.training import trainer as trainer_module
 from gankit.training.config import config_from_dict
 from gankit.training.diagnostics import InstabilityMonitor
 from gankit.training.trainer import NonFiniteLossError, Trainer
+from tests.conftest import step_and_replay_noise
 
 DCGAN_TINY = {"g_width": 4, "d_width": 4}
 
@@ -200,10 +201,7 @@ def test_infogan_code_loss_matches_the_cross_entropy_by_hand(tmp_path):
     }
     trainer = Trainer(config_from_dict(raw), tmp_path)
     real, _ = trainer.next_batch()
-    noise_state = trainer.noise.get_state()
-    stats = trainer.train_step(real, None, with_stats=True)
-    trainer.noise.set_state(noise_state)
-    z, _ = trainer.sample_noise(8)
+    stats, z, _ = step_and_replay_noise(trainer, real)
     codes = torch.tensor([min(3, math.floor(4 * norm.cdf(v))) for v in z[:, 0].tolist()])  # scipy's normal CDF
     with torch.no_grad():
         logits, code_logits = trainer.discriminator(trainer.generator(z))  # (4,) packed in pairs, (8, 4)
@@ -222,10 +220,7 @@ def test_twin_classifier_losses_match_the_cross_entropies_by_hand(tmp_path):
                        data={"conditional": True}, loss={"name": "hinge"}, optim={"lr_g": 1e-12, "lr_d": 1e-12},
                        reg={"aux_weight": 0.5})
     real, labels = trainer.next_batch()
-    noise_state = trainer.noise.get_state()
-    stats = trainer.train_step(real, labels, with_stats=True)
-    trainer.noise.set_state(noise_state)
-    z, fake_labels = trainer.sample_noise(real.shape[0])
+    stats, z, fake_labels = step_and_replay_noise(trainer, real, labels)
     with torch.no_grad():
         fake = trainer.generator(z, fake_labels)  # train-mode BatchNorm: the same batch gives the same fakes
         _, real_classes = trainer.discriminator(real, labels)  # (B, 2K): classifier, then twin
