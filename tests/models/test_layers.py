@@ -46,6 +46,20 @@ def test_projection_head_is_linear_plus_inner_product():
     torch.testing.assert_close(head(h, labels), expected)
 
 
+def test_auxiliary_head_classifies_instead_of_projecting_unless_asked_for_both():
+    h, labels = torch.randn(3, 5), torch.tensor([0, 3, 3])
+    ac = ProjectionHead(5, num_classes=4, spectral=False, auxiliary=True)
+    logits, classes = ac(h, labels)
+    assert ac.embed is None
+    torch.testing.assert_close(logits, h @ ac.linear.weight[0] + ac.linear.bias[0])
+    torch.testing.assert_close(classes, h @ ac.classifier.weight.T + ac.classifier.bias)
+    both = ProjectionHead(5, num_classes=4, spectral=False, auxiliary=True, projection=True)
+    logits, classes = both(h, labels)
+    expected = h @ both.linear.weight[0] + both.linear.bias[0] + (h * both.embed.weight[labels]).sum(1)
+    torch.testing.assert_close(logits, expected)
+    torch.testing.assert_close(classes, h @ both.classifier.weight.T + both.classifier.bias)
+
+
 def test_spectral_norm_makes_the_top_singular_value_one():
     torch.manual_seed(0)
     layer = sn(nn.Linear(20, 10), True)

@@ -232,6 +232,11 @@ def test_twin_classifier_losses_match_the_cross_entropies_by_hand(tmp_path):
     assert abs(stats["g_loss"] - float(g_loss)) < 1e-5
 
 
+def test_a_discriminator_blind_to_the_labels_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="projection=false without auxiliary=true"):
+        _trainer(tmp_path, model="dcgan_cond", options={**DCGAN_TINY, "projection": False}, data={"conditional": True})
+
+
 def test_twin_needs_the_auxiliary_classifier(tmp_path):
     with pytest.raises(ConfigError, match="twin=true"):
         _trainer(tmp_path, model="dcgan_cond", options={**DCGAN_TINY, "twin": True}, data={"conditional": True})

@@ -13,7 +13,8 @@ trainer does so when ``data.conditional`` is true).
   generator learns a distribution biased towards easily classified samples; with
   ``twin=True`` a second classifier learns the classes of the fakes, and G also
   maximises its cross-entropy, which removes that bias (TAC-GAN, Gong et al.,
-  "Twin Auxiliary Classifiers GAN", NeurIPS 2019, Eq. 9).
+  "Twin Auxiliary Classifiers GAN", NeurIPS 2019, Eq. 9). ``projection=True`` with
+  ``auxiliary=True`` keeps the projection term next to the classifier.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def dcgan_cond(
     conditioning: str = "cbn",
     auxiliary: bool = False,
     twin: bool = False,
+    projection: bool | None = None,
     mbstd_group: int = 0,
 ) -> GANPair:
     """Conditional DCGAN: G with conditional BN (or a z-embedding), D with a projection (or AC-GAN / TAC-GAN) head."""
@@ -46,7 +48,7 @@ def dcgan_cond(
     return build_dcgan(
         "dcgan_cond", img_shape, latent_dim, num_classes, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
         spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, conditioning=conditioning, auxiliary=auxiliary,
-        twin=twin,
+        twin=twin, projection=projection,
     )
 
 
@@ -64,12 +66,14 @@ def resnet_cond(
     spectral_norm: bool = True,
     auxiliary: bool = False,
     twin: bool = False,
+    projection: bool | None = None,
     mbstd_group: int = 0,
 ) -> GANPair:
     """Conditional SNGAN ResNet: conditional BN in G, projection (or AC-GAN / TAC-GAN) head in D."""
     check_conditional("resnet_cond", num_classes, conditional=True)
     return build_resnet("resnet_cond", img_shape, latent_dim, num_classes, g_width=g_width, d_width=d_width,
-                        spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, auxiliary=auxiliary, twin=twin)
+                        spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, auxiliary=auxiliary, twin=twin,
+                        projection=projection)
 
 
 resnet_cond.tiny_kwargs = {"img_shape": (3, 32, 32), "num_classes": 3, "options": {"g_width": 4, "d_width": 4}}

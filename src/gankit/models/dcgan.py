@@ -28,6 +28,7 @@ from gankit.models.layers import (
     check_pack,
     check_square_size,
     check_twin,
+    resolve_projection,
     norm_2d,
     pack,
     sn,
@@ -107,6 +108,7 @@ class DCGANDiscriminator(nn.Module):
         num_classes: > 0 for a projection (or auxiliary-classifier) discriminator.
         auxiliary: AC-GAN head (Odena et al. 2017) instead of projection.
         twin: with ``auxiliary``, a twin classifier for the fakes (TAC-GAN, Gong et al. 2019).
+        projection: with ``auxiliary``, keep the projection term as well (both heads on the same features).
     """
 
     # The trainer reads these to add the AC-GAN (and TAC-GAN) classification losses.
@@ -116,6 +118,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(
         self, img_shape: tuple[int, int, int], width: int = 64, norm: str = "batch", spectral_norm: bool = False,
         pack: int = 1, mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
+        projection: bool | None = None,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
@@ -132,7 +135,7 @@ class DCGANDiscriminator(nn.Module):
             layers.append(MinibatchStdDev(mbstd_group))
             w += 1
         self.features = nn.Sequential(*layers, nn.Flatten())
-        self.head = ProjectionHead(w * start * start, num_classes, spectral_norm, auxiliary, twin)
+        self.head = ProjectionHead(w * start * start, num_classes, spectral_norm, auxiliary, twin, projection)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
@@ -143,6 +146,7 @@ class DCGANDiscriminator(nn.Module):
 def build_dcgan(
     family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, g_norm: str, d_norm: str,
     spectral_norm: bool, pack: int, mbstd_group: int, conditioning: str = "cbn", auxiliary: bool = False, twin: bool = False,
+    projection: bool | None = None,
 ) -> GANPair:
     check_square_size(family, img_shape, SIZES)
     check_choice("g_norm", g_norm, ("batch", "none"))
@@ -150,11 +154,13 @@ def build_dcgan(
     check_choice("conditioning", conditioning, G_CONDITIONING)
     check_pack(family, pack, num_classes)
     check_twin(family, auxiliary, twin)
+    projection = resolve_projection(family, auxiliary, projection) if num_classes else None
     if num_classes and conditioning == "cbn" and g_norm != "batch":
         raise ConfigError(f"model {family!r}: conditioning='cbn' needs g_norm='batch'; use conditioning='embed' with g_norm='none'")
     return GANPair(
         generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning),
-        discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin),
+        discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin,
+                                          projection),
     )
 
 

@@ -67,6 +67,16 @@ def check_twin(family: str, auxiliary: bool, twin: bool) -> None:
         raise ConfigError(f"model {family!r}: twin=true (TAC-GAN) needs auxiliary=true; set both, or neither")
 
 
+def resolve_projection(family: str, auxiliary: bool, projection: bool | None) -> bool:
+    """Whether D's head projects the label: by default only without the auxiliary classifier."""
+    if projection is None:
+        return not auxiliary
+    if not projection and not auxiliary:
+        raise ConfigError(f"model {family!r}: projection=false without auxiliary=true leaves D blind to the labels; "
+                          "set auxiliary=true, or leave projection unset")
+    return projection
+
+
 def pack(x: torch.Tensor, pack_size: int) -> torch.Tensor:
     """Concatenate groups of ``pack_size`` consecutive samples along the feature axis.
 
@@ -132,12 +142,16 @@ class ProjectionHead(nn.Module):
 
     With ``num_classes == 0`` it is a plain linear layer. With ``auxiliary`` it also
     returns class logits from a linear classifier (Odena et al., "Conditional Image
-    Synthesis with Auxiliary Classifier GANs", ICML 2017) instead of projecting; with
-    ``twin`` as well, a second classifier's logits follow in the same tensor,
-    (B, 2K) (TAC-GAN, Gong et al., "Twin Auxiliary Classifiers GAN", NeurIPS 2019).
+    Synthesis with Auxiliary Classifier GANs", ICML 2017), by default instead of
+    projecting (``projection=True`` keeps both); with ``twin`` as well, a second
+    classifier's logits follow in the same tensor, (B, 2K) (TAC-GAN, Gong et al.,
+    "Twin Auxiliary Classifiers GAN", NeurIPS 2019).
     """
 
-    def __init__(self, features: int, num_classes: int = 0, spectral: bool = True, auxiliary: bool = False, twin: bool = False) -> None:
+    def __init__(
+        self, features: int, num_classes: int = 0, spectral: bool = True, auxiliary: bool = False, twin: bool = False,
+        projection: bool | None = None,
+    ) -> None:
         super().__init__()
         self.linear = sn(nn.Linear(features, 1), spectral)
         self.auxiliary = auxiliary and num_classes > 0
@@ -146,15 +160,15 @@ class ProjectionHead(nn.Module):
         if self.auxiliary:
             # Two linear classifiers on the same features are one layer with 2K outputs.
             self.classifier = sn(nn.Linear(features, num_classes * (2 if twin else 1)), spectral)
-        elif num_classes > 0:
+        if num_classes > 0 and (not self.auxiliary if projection is None else projection):
             self.embed = sn(nn.Embedding(num_classes, features), spectral)
 
     def forward(self, h: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         logits = self.linear(h).squeeze(1)  # (B,)
-        if self.classifier is not None:
-            return logits, self.classifier(h)  # (B,), (B, K) or (B, 2K) with the twin
         if self.embed is not None:
             logits = logits + (self.embed(labels) * h).sum(dim=1)
+        if self.classifier is not None:
+            return logits, self.classifier(h)  # (B,), (B, K) or (B, 2K) with the twin
         return logits
 
 

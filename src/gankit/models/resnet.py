@@ -24,6 +24,7 @@ from gankit.models.layers import (
     check_conditional,
     check_pack,
     check_twin,
+    resolve_projection,
     check_square_size,
     pack,
     sn,
@@ -116,6 +117,7 @@ class ResNetDiscriminator(nn.Module):
     def __init__(
         self, img_shape: tuple[int, int, int], width: int = 64, spectral_norm: bool = True, pack: int = 1,
         mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
+        projection: bool | None = None,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
@@ -132,7 +134,7 @@ class ResNetDiscriminator(nn.Module):
             blocks.append(MinibatchStdDev(mbstd_group))
         blocks.append(DBlock(last + (1 if mbstd_group > 0 else 0), last, down=False, first=False, spectral=spectral_norm))
         self.blocks = nn.Sequential(*blocks)
-        self.head = ProjectionHead(last, num_classes, spectral_norm, auxiliary, twin)
+        self.head = ProjectionHead(last, num_classes, spectral_norm, auxiliary, twin, projection)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
@@ -143,14 +145,16 @@ class ResNetDiscriminator(nn.Module):
 
 def build_resnet(
     family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, spectral_norm: bool,
-    pack: int, mbstd_group: int, auxiliary: bool = False, twin: bool = False,
+    pack: int, mbstd_group: int, auxiliary: bool = False, twin: bool = False, projection: bool | None = None,
 ) -> GANPair:
     check_square_size(family, img_shape, SIZES)
     check_pack(family, pack, num_classes)
     check_twin(family, auxiliary, twin)
+    projection = resolve_projection(family, auxiliary, projection) if num_classes else None
     return GANPair(
         generator=ResNetGenerator(img_shape, latent_dim, g_width, num_classes),
-        discriminator=ResNetDiscriminator(img_shape, d_width, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin),
+        discriminator=ResNetDiscriminator(img_shape, d_width, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin,
+                                          projection),
     )
 
 
