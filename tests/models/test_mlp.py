@@ -1,8 +1,10 @@
 """The reference MLP GAN has exactly the layers of the issue's specification."""
 
+import pytest
 import torch
 from torch import nn
 
+from gankit.errors import ConfigError
 from gankit.models import create_model
 
 
@@ -37,3 +39,36 @@ def test_shapes_and_range():
     assert images.shape == (7, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
     assert pair.discriminator(images).shape == (7,)
+
+
+def test_conditional_generator_reads_the_label_as_one_hot_input_columns():
+    """Mirza & Osindero 2014: [z, one_hot(y)] into G's first layer, so switching the label from j to k shifts the
+    first pre-activation by W[:, latent + k] - W[:, latent + j]."""
+    torch.manual_seed(0)
+    pair = create_model("mlp_cond", (1, 28, 28), latent_dim=100, num_classes=10, g_hidden=[32], d_hidden=[32])
+    first = pair.generator.net[0]
+    assert (first.in_features, first.out_features) == (110, 32)
+    pre = {}
+    first.register_forward_hook(lambda module, inputs, output: pre.__setitem__("out", output.detach()))
+    z = torch.randn(1, 100)
+    pair.generator(z, torch.tensor([3]))
+    with_3 = pre["out"]
+    pair.generator(z, torch.tensor([7]))
+    torch.testing.assert_close(pre["out"] - with_3, (first.weight[:, 107] - first.weight[:, 103]).detach()[None])
+
+
+def test_conditional_discriminator_heads():
+    torch.manual_seed(0)
+    images, labels = torch.randn(4, 1, 28, 28), torch.tensor([0, 1, 2, 9])
+    projection = create_model("mlp_cond", (1, 28, 28), 100, 10, d_hidden=[32]).discriminator.eval()
+    assert projection(images, labels).shape == (4,) and not projection.auxiliary_classifier
+    ac = create_model("mlp_cond", (1, 28, 28), 100, 10, d_hidden=[32], auxiliary=True).discriminator.eval()
+    logits, classes = ac(images, labels)
+    assert logits.shape == (4,) and classes.shape == (4, 10) and ac.auxiliary_classifier
+    tac = create_model("mlp_cond", (1, 28, 28), 100, 10, d_hidden=[32], auxiliary=True, twin=True).discriminator
+    assert tac(images, labels)[1].shape == (4, 20) and tac.twin_classifier
+
+
+def test_unconditional_mlp_refuses_labels():
+    with pytest.raises(ConfigError, match="use mlp_cond"):
+        create_model("mlp", (1, 28, 28), 100, 10)

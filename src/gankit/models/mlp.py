@@ -1,7 +1,10 @@
-"""The classic fully connected GAN.
+"""The classic fully connected GAN, and its class-conditional version.
 
 Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014. Layer sizes follow
-the widely used PyTorch tutorial version of the paper's MNIST model.
+the widely used PyTorch tutorial version of the paper's MNIST model. ``mlp_cond`` is
+the conditional GAN of Mirza & Osindero ("Conditional Generative Adversarial Nets",
+2014): G reads the one-hot label next to z; D ends in a projection head (Miyato &
+Koyama 2018), or with ``auxiliary=True`` an AC-GAN classifier (Odena et al. 2017).
 """
 
 from __future__ import annotations
@@ -9,29 +12,39 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gankit.models import register_model
 from gankit.models.base import GANPair
+from gankit.models.layers import ProjectionHead, check_conditional, check_twin, resolve_projection
 
 
 class MLPGenerator(nn.Module):
-    """z (B, latent_dim) -> images (B, C, H, W) in [-1, 1]."""
+    """z (B, latent_dim) [, labels (B,)] -> images (B, C, H, W) in [-1, 1].
 
-    def __init__(self, img_shape: tuple[int, int, int], latent_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024)) -> None:
+    With ``num_classes > 0`` the one-hot label (B, K) is concatenated to z.
+    """
+
+    def __init__(
+        self, img_shape: tuple[int, int, int], latent_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024),
+        num_classes: int = 0,
+    ) -> None:
         super().__init__()
         self.img_shape = tuple(img_shape)
-        self.latent_dim = latent_dim
+        self.latent_dim, self.num_classes = latent_dim, num_classes
         layers: list[nn.Module] = []
-        width = latent_dim
+        width = latent_dim + num_classes
         for h in hidden:
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
             width = h
         layers += [nn.Linear(width, math.prod(img_shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.latent_dim, f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"
+        if self.num_classes:
+            z = torch.cat([z, F.one_hot(labels, self.num_classes).to(z.dtype)], dim=1)  # (B, latent_dim + K)
         return self.net(z).view(z.shape[0], *self.img_shape)  # (B, C, H, W)
 
 
@@ -65,11 +78,61 @@ def mlp(
     dropout: float = 0.3,
 ) -> GANPair:
     """The reference MLP GAN: G 100-256-512-1024-784 (LeakyReLU 0.2, Tanh), D 784-1024-512-256-1 with dropout 0.3."""
-    if num_classes:
-        from gankit.errors import ConfigError
-
-        raise ConfigError("model 'mlp' is unconditional; set data.conditional=false or pick a conditional model")
+    check_conditional("mlp", num_classes, conditional=False)
     return GANPair(
         generator=MLPGenerator(img_shape, latent_dim, tuple(g_hidden)),
         discriminator=MLPDiscriminator(img_shape, tuple(d_hidden), dropout),
     )
+
+
+class MLPConditionalDiscriminator(nn.Module):
+    """images (B, C, H, W), labels (B,) -> logits (B,) [, class logits (B, K) or (B, 2K)].
+
+    The unconditional discriminator's hidden layers, then a :class:`ProjectionHead`.
+    """
+
+    def __init__(
+        self, img_shape: tuple[int, int, int], num_classes: int, hidden: tuple[int, ...] = (1024, 512, 256),
+        dropout: float = 0.3, auxiliary: bool = False, twin: bool = False, projection: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.img_shape = tuple(img_shape)
+        self.auxiliary_classifier = auxiliary  # the trainer reads these two
+        self.twin_classifier = twin and auxiliary
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = math.prod(img_shape)
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            width = h
+        self.features = nn.Sequential(*layers)
+        self.head = ProjectionHead(width, num_classes, spectral=False, auxiliary=auxiliary, twin=twin, projection=projection)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor):
+        assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
+        return self.head(self.features(images), labels)  # (B,) [, (B, K)]
+
+
+@register_model("mlp_cond")
+def mlp_cond(
+    img_shape: tuple[int, int, int],
+    latent_dim: int,
+    num_classes: int = 0,
+    *,
+    g_hidden: tuple[int, ...] = (256, 512, 1024),
+    d_hidden: tuple[int, ...] = (1024, 512, 256),
+    dropout: float = 0.3,
+    auxiliary: bool = False,
+    twin: bool = False,
+    projection: bool | None = None,
+) -> GANPair:
+    """Conditional MLP GAN (Mirza & Osindero 2014): one-hot label into G; projection, AC-GAN or TAC-GAN head on D."""
+    check_conditional("mlp_cond", num_classes, conditional=True)
+    check_twin("mlp_cond", auxiliary, twin)
+    projection = resolve_projection("mlp_cond", auxiliary, projection)
+    return GANPair(
+        generator=MLPGenerator(img_shape, latent_dim, tuple(g_hidden), num_classes),
+        discriminator=MLPConditionalDiscriminator(img_shape, num_classes, tuple(d_hidden), dropout, auxiliary, twin, projection),
+    )
+
+
+mlp_cond.tiny_kwargs = {"img_shape": (1, 28, 28), "num_classes": 3, "options": {"g_hidden": [16], "d_hidden": [16]}}
