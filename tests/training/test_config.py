@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from gankit.errors import ConfigError
+from gankit.models import create_model
 from gankit.training.config import Config, apply_overrides, config_from_dict, load_config, save_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,6 +29,19 @@ def test_every_preset_loads():
     assert presets
     for path in presets:
         load_config(path)
+
+
+# (image shape, classes) of the data sets the presets name; from the data sets' documentation, not from loading them.
+PRESET_DATA = {"mnist": ((1, 28, 28), 10), "fashion-mnist": ((1, 28, 28), 10), "stacked-mnist": ((3, 28, 28), 1000),
+               "ring": ((2,), 0), "grid": ((2,), 0), "emoji": ((3, 64, 64), 0)}  # the emoji presets are unconditional
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_preset_builds_its_networks(path):
+    """A misspelt or misplaced model option fails here, not twenty minutes into a run."""
+    cfg = load_config(path)
+    img_shape, classes = PRESET_DATA[cfg.data.name]
+    create_model(cfg.model.name, img_shape, cfg.model.latent_dim, classes if cfg.data.conditional else 0, **cfg.model.options)
 
 
 def test_overrides_are_parsed_as_yaml():
