@@ -48,19 +48,24 @@ class MLPGenerator(nn.Module):
         return self.net(z).view(z.shape[0], *self.img_shape)  # (B, C, H, W)
 
 
+def _discriminator_layers(img_shape: tuple[int, ...], hidden: tuple[int, ...], dropout: float) -> tuple[list[nn.Module], int]:
+    """Flatten, then Linear -> LeakyReLU(0.2) -> Dropout per hidden width; returns the layers and the last width."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = math.prod(img_shape)
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+        width = h
+    return layers, width
+
+
 class MLPDiscriminator(nn.Module):
     """images (B, C, H, W) -> logits (B,); D(x) = sigmoid(logit)."""
 
     def __init__(self, img_shape: tuple[int, int, int], hidden: tuple[int, ...] = (1024, 512, 256), dropout: float = 0.3) -> None:
         super().__init__()
         self.img_shape = tuple(img_shape)
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(img_shape)
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
-            width = h
-        layers.append(nn.Linear(width, 1))
-        self.net = nn.Sequential(*layers)
+        layers, width = _discriminator_layers(img_shape, hidden, dropout)
+        self.net = nn.Sequential(*layers, nn.Linear(width, 1))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
@@ -99,12 +104,8 @@ class MLPConditionalDiscriminator(nn.Module):
         self.img_shape = tuple(img_shape)
         self.auxiliary_classifier = auxiliary  # the trainer reads these two
         self.twin_classifier = twin and auxiliary
-        layers: list[nn.Module] = [nn.Flatten()]
-        width = math.prod(img_shape)
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
-            width = h
-        self.features = nn.Sequential(*layers)
+        layers, width = _discriminator_layers(img_shape, hidden, dropout)
+        self.features = nn.Sequential(*layers)  # (B, width)
         self.head = ProjectionHead(width, num_classes, spectral=False, auxiliary=auxiliary, twin=twin, projection=projection)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor):
