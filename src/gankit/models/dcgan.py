@@ -28,9 +28,9 @@ from gankit.models.layers import (
     check_pack,
     check_square_size,
     check_twin,
-    resolve_projection,
     norm_2d,
     pack,
+    resolve_projection,
     sn,
     upsampling_plan,
 )

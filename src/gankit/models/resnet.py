@@ -24,9 +24,9 @@ from gankit.models.layers import (
     check_conditional,
     check_pack,
     check_twin,
-    resolve_projection,
     check_square_size,
     pack,
+    resolve_projection,
     sn,
     upsampling_plan,
 )
