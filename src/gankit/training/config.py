@@ -137,6 +137,9 @@ class TrainConfig:
     precision: str = _field("fp32", choices=("fp32", "bf16"))
     compile: bool = False
     """Compile G and D with ``torch.compile`` (first steps are slow while it compiles)."""
+    channels_last: bool = False
+    """Hold conv weights and image batches channels-last (NHWC), the layout oneDNN's CPU convolutions prefer;
+    results differ from the default layout by float rounding only (see BENCHMARKS.md for the speed-up)."""
     log_every: int = _field(50, min=1)
     checkpoint_every: int = _field(1000, min=1)
     keep_checkpoints: int = _field(3, min=1)

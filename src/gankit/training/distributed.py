@@ -231,7 +231,7 @@ class DistributedTrainer(Trainer):
 
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self.sampler.indices(self.step)[self._my_slice()]  # this process's part of the global batch
-        real = self.dataset.batch(idx).to(self.device)
+        real = self._to_device(self.dataset.batch(idx))
         labels = self.dataset.labels[idx].to(self.device) if self.num_classes else None
         return real, labels
 

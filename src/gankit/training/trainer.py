@@ -82,6 +82,20 @@ def make_adam(params, lr: float, betas: tuple[float, float], device: torch.devic
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=device.type in ("cpu", "cuda"))
 
 
+def match_state_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give every per-parameter state tensor its parameter's memory layout (strides).
+
+    The fused Adam kernel walks parameter, gradient and moments in memory order, so a
+    contiguous moment next to a channels-last weight (a checkpoint written in the other
+    layout) would silently update the wrong elements.
+    """
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    optimizer.state[param][key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 def grad_norm(module: nn.Module) -> float:
     return float(grad_norm_tensor(module))
 
@@ -125,8 +139,10 @@ class Trainer:
         except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # option values the family cannot build
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
             raise ConfigError(f"model.options: cannot build model {cfg.model.name!r} with {cfg.model.options} ({first})") from None
-        self.generator = pair.generator.to(self.device)
-        self.discriminator = pair.discriminator.to(self.device)
+        # channels_last converts the 4-D (conv) weights only; linear layers are unaffected.
+        self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
+        self.generator = pair.generator.to(self.device, memory_format=self.memory_format)
+        self.discriminator = pair.discriminator.to(self.device, memory_format=self.memory_format)
         self.loss = create_loss(cfg.loss.name)
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         self.opt_g = make_adam(self.generator.parameters(), cfg.optim.lr_g, betas, self.device)
@@ -360,9 +376,14 @@ class Trainer:
             return {}
         return {"loss": float(loss.detach()), "recon_nll": float(nll.detach()), "kl": float(kl.detach()), "grad_norm_g": float(norm_g), "grad_norm_d": float(norm_d)}
 
+    def _to_device(self, real: torch.Tensor) -> torch.Tensor:
+        """A real batch on the training device, in the networks' memory layout when it is an image batch."""
+        real = real.to(self.device)
+        return real.contiguous(memory_format=self.memory_format) if real.ndim == 4 else real
+
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self.sampler.indices(self.step)
-        real = self.dataset.batch(idx).to(self.device)
+        real = self._to_device(self.dataset.batch(idx))
         labels = self.dataset.labels[idx].to(self.device) if self.num_classes else None
         return real, labels
 
@@ -401,6 +422,8 @@ class Trainer:
             ckpt.check_optimizer_state(state["opt_d"], self.opt_d, "opt_d")
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
+            match_state_layout(self.opt_g)  # a checkpoint may come from a run with the other memory layout
+            match_state_layout(self.opt_d)
             if self.ema is not None:
                 self.ema.load_state_dict(state["generator_ema"] if "generator_ema" in state else state["generator"])
             set_rng_state(state["rng"], self.noise)
