@@ -51,7 +51,7 @@ def test_match_state_layout_keeps_fused_adam_exact():
 
     def two_steps(param, fused, cast_state=None):
         opt = torch.optim.Adam([param], lr=0.1, fused=fused, foreach=False if not fused else None)
-        param.grad = g1.contiguous(memory_format=torch.preserve_format).to(memory_format=_format(param))
+        param.grad = g1.to(memory_format=_format(param))
         opt.step()
         if cast_state is not None:
             for key in ("exp_avg", "exp_avg_sq"):
