@@ -13,24 +13,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
-from gankit.training.config import load_config
-from gankit.training.trainer import Trainer
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from throughput import gankit_images_per_second as images_per_second  # noqa: E402
+
+from gankit.training.config import load_config  # noqa: E402
+from gankit.training.trainer import Trainer  # noqa: E402
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-
-
-def images_per_second(trainer: Trainer, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        trainer.train_step(*trainer.next_batch())
-        trainer.step += 1
-    return steps * trainer.cfg.train.batch_size / (time.perf_counter() - start)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from classic import ClassicGAN  # noqa: E402
 
 from gankit.data import load_dataset  # noqa: E402
+from gankit.data.base import to_unit_range  # noqa: E402
 from gankit.models import create_model  # noqa: E402
 
 
@@ -93,7 +94,7 @@ def main() -> None:
     args = parser.parse_args()
 
     dataset = load_dataset("mnist", "train")
-    data = dataset.images.float().div(127.5).sub(1)
+    data = to_unit_range(dataset.images)  # (N, 1, 28, 28) in [-1, 1]
     classic = ClassicGAN(dataset.images, dataset.labels, batch_size=args.batch_size)
     loops = {"classic": classic}
     for dropout in (0.3, 0.0):
