@@ -240,3 +240,53 @@ def test_a_discriminator_blind_to_the_labels_is_refused(tmp_path):
 def test_twin_needs_the_auxiliary_classifier(tmp_path):
     with pytest.raises(ConfigError, match="twin=true"):
         _trainer(tmp_path, model="dcgan_cond", options={**DCGAN_TINY, "twin": True}, data={"conditional": True})
+
+
+def _squares32(num=32):
+    gen = torch.Generator().manual_seed(0)
+    images = torch.zeros(num, 3, 32, 32, dtype=torch.uint8)
+    for i, side in enumerate(torch.randint(6, 24, (num,), generator=gen).tolist()):
+        images[i, i % 3, 4:4 + side, 4:4 + side] = 255
+    return ImageDataset("sq32", images, None, num_classes=0)
+
+
+@pytest.mark.parametrize("d_norm", ["none", "batch"])  # D on [real; fake] in one call, and on each half
+def test_self_supervised_discriminator_adds_its_reconstruction_loss(tmp_path, d_norm):
+    """FastGAN's D loss (Liu et al. 2021, Eq. 1): the hinge loss plus the reconstruction loss of the real batch.
+    Zero-ish learning rates keep D and G fixed through the step, so the terms can be recomputed after it."""
+    import torch.nn.functional as F
+
+    options = {**DCGAN_TINY, "d_norm": d_norm, "reconstruction": True, "skip_excitation": True}
+    trainer = _trainer(tmp_path, options=options, dataset=_squares32(), loss={"name": "hinge"},
+                       optim={"lr_g": 1e-12, "lr_d": 1e-12}, reg={"recon_weight": 0.5})
+    assert trainer.joint_d_pass == (d_norm == "none")
+    real, _ = trainer.next_batch()
+    global_state = torch.get_rng_state()
+    stats, z, _ = step_and_replay_noise(trainer, real)
+    torch.set_rng_state(global_state)  # the quarter to redraw comes from torch's global generator
+    with torch.no_grad():
+        fake = trainer.generator(z)  # train-mode BatchNorm: the same batch gives the same fakes
+        # D in train mode as in the step (BatchNorm on each batch); spectral norm's power iteration moves a little
+        real_logits, recon = trainer.discriminator(real, reconstruct=real.shape[0])
+        fake_logits = trainer.discriminator(fake)
+    assert abs(stats["recon"] - float(recon)) < 1e-3
+    hinge = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    assert abs(stats["d_loss"] - float(hinge + 0.5 * recon)) < 1e-3
+
+
+def test_self_supervised_discriminator_resumes_exactly(tmp_path):
+    options = {**DCGAN_TINY, "d_norm": "none", "reconstruction": True, "skip_excitation": True}
+
+    def make(run_dir, steps):
+        return _trainer(run_dir, options=options, dataset=_squares32(), train={"max_steps": steps, "checkpoint_every": 3})
+
+    straight = make(tmp_path / "a", 6)
+    straight.train(progress=False)
+    make(tmp_path / "b", 3).train(progress=False)
+    resumed = make(tmp_path / "b", 6)
+    assert resumed.resume() is not None and resumed.step == 3
+    resumed.train(progress=False)
+    for a, b in zip(straight.discriminator.state_dict().values(), resumed.discriminator.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
+        assert torch.equal(a, b)

@@ -7,6 +7,11 @@ ReLU in G and LeakyReLU(0.2) in D, Tanh output. The generator starts from a
 linear projection to a 7x7 (28 px) or 4x4 (32, 64 px) map and doubles the size
 with each transposed convolution, halving the channels.
 
+Two options borrow from FastGAN (Liu et al., ICLR 2021), made for small data sets:
+``skip_excitation`` gates each generator map 4x larger than an earlier one with
+channel weights computed from that earlier map, and ``reconstruction`` makes the
+discriminator redraw the real images it judges from its 8x8 and 16x16 features.
+
 The classes also serve the class-conditional variant (``dcgan_cond`` in
 :mod:`gankit.models.conditional`) when built with ``num_classes > 0``.
 """
@@ -23,6 +28,8 @@ from gankit.models.layers import (
     ConditionalBatchNorm2d,
     MinibatchStdDev,
     ProjectionHead,
+    SelfSupervisedReconstruction,
+    SkipLayerExcitation,
     check_choice,
     check_conditional,
     check_pack,
@@ -50,11 +57,13 @@ class DCGANGenerator(nn.Module):
         num_classes: > 0 for a class-conditional generator.
         conditioning: ``"cbn"`` (conditional BatchNorm; needs norm="batch") or
             ``"embed"`` (a label embedding concatenated to z).
+        skip_excitation: FastGAN's skip-layer excitation (Liu et al. 2021) from every
+            hidden map to the one 4x its size (64 px: 4 -> 16 and 8 -> 32).
     """
 
     def __init__(
         self, img_shape: tuple[int, int, int], latent_dim: int, width: int = 64, norm: str = "batch",
-        num_classes: int = 0, conditioning: str = "cbn",
+        num_classes: int = 0, conditioning: str = "cbn", skip_excitation: bool = False,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
@@ -72,6 +81,10 @@ class DCGANGenerator(nn.Module):
             self.norms.append(self._norm(norm, widths[i + 1]))
         self.to_image = nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1)
         self.widths = widths
+        # Hidden map i (size start * 2**i) gates map i + 2, keyed by the target's index.
+        self.excite = nn.ModuleDict(
+            {str(i + 2): SkipLayerExcitation(widths[i], widths[i + 2]) for i in range(steps - 2)} if skip_excitation else {}
+        )
 
     def _norm(self, kind: str, channels: int) -> nn.Module:
         return ConditionalBatchNorm2d(channels, self.num_classes) if self.use_cbn else norm_2d(kind, channels)
@@ -90,13 +103,20 @@ class DCGANGenerator(nn.Module):
             z = torch.cat([z, self.embed(labels)], dim=1)  # (B, 2 * latent_dim)
         h = self.project(z).view(z.shape[0], self.widths[0], self.start, self.start)  # (B, 8w, s0, s0)
         h = torch.relu(self._apply_norm(0, h, labels))
+        maps = [h]
         for i, up in enumerate(self.ups):
             h = torch.relu(self._apply_norm(i + 1, up(h), labels))  # (B, w_i, 2s, 2s)
+            if str(i + 1) in self.excite:
+                h = self.excite[str(i + 1)](maps[i - 1], h)  # gated by the map 4x smaller
+            maps.append(h)
         return self.to_image(h)  # (B, C, S, S)
 
 
 class DCGANDiscriminator(nn.Module):
     """images (B, C, S, S) [, labels (B,)] -> logits (B / pack,) [, class logits (B, K)].
+
+    With ``reconstruct=n`` (a D built with ``reconstruction``) the output is followed by
+    the self-supervised reconstruction loss of the first n images (the real ones).
 
     Args:
         img_shape: (C, S, S) with S in 28, 32, 64.
@@ -109,6 +129,7 @@ class DCGANDiscriminator(nn.Module):
         auxiliary: AC-GAN head (Odena et al. 2017) instead of projection.
         twin: with ``auxiliary``, a twin classifier for the fakes (TAC-GAN, Gong et al. 2019).
         projection: with ``auxiliary``, keep the projection term as well (both heads on the same features).
+        reconstruction: FastGAN's self-supervised decoders on the 16x16 and 8x8 feature maps (Liu et al. 2021).
     """
 
     # The trainer reads these to add the AC-GAN (and TAC-GAN) classification losses.
@@ -118,7 +139,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(
         self, img_shape: tuple[int, int, int], width: int = 64, norm: str = "batch", spectral_norm: bool = False,
         pack: int = 1, mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
-        projection: bool | None = None,
+        projection: bool | None = None, reconstruction: bool = False,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
@@ -136,19 +157,38 @@ class DCGANDiscriminator(nn.Module):
             w += 1
         self.features = nn.Sequential(*layers, nn.Flatten())
         self.head = ProjectionHead(w * start * start, num_classes, spectral_norm, auxiliary, twin, projection)
+        # The maps after the activations at 16x16 and 8x8 (64 px: the 2nd and 3rd; 32 px: the 1st and 2nd).
+        self.reconstruction = None
+        if reconstruction:
+            acts = [i for i, m in enumerate(layers) if isinstance(m, nn.LeakyReLU)]
+            first = len(acts) - 3  # the activations are at sizes ..., 16, 8, 4
+            self.map_layers = (acts[first], acts[first + 1])
+            self.reconstruction = SelfSupervisedReconstruction(width * 2 ** first, width * 2 ** (first + 1), channels, max(width // 2, 4))
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None, reconstruct: int = 0):
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
-        h = self.features(pack(images, self.pack_size))  # (B / pack, F)
-        return self.head(h, labels)  # (B / pack,) [, (B, K)]
+        if not reconstruct:
+            h = self.features(pack(images, self.pack_size))  # (B / pack, F)
+            return self.head(h, labels)  # (B / pack,) [, (B, K)]
+        assert self.reconstruction is not None, "reconstruct needs a discriminator built with reconstruction=True"
+        h, maps = images, []
+        for i, layer in enumerate(self.features):
+            h = layer(h)
+            if i in self.map_layers:
+                maps.append(h[:reconstruct])  # (n, C, 16, 16), then (n, 2C, 8, 8)
+        return self.head(h, labels), self.reconstruction(maps[0], maps[1], images[:reconstruct])
 
 
 def build_dcgan(
     family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, g_norm: str, d_norm: str,
     spectral_norm: bool, pack: int, mbstd_group: int, conditioning: str = "cbn", auxiliary: bool = False, twin: bool = False,
-    projection: bool | None = None,
+    projection: bool | None = None, skip_excitation: bool = False, reconstruction: bool = False,
 ) -> GANPair:
     check_square_size(family, img_shape, SIZES)
+    if skip_excitation and img_shape[1] < 32:
+        raise ConfigError(f"model {family!r}: skip_excitation needs images of 32 or 64 px (at {img_shape[1]} px no map is 4x another)")
+    if reconstruction and (img_shape[1] < 32 or pack > 1):
+        raise ConfigError(f"model {family!r}: reconstruction needs images of 32 or 64 px and pack=1 (got {img_shape[1]} px, pack={pack})")
     check_choice("g_norm", g_norm, ("batch", "none"))
     check_choice("d_norm", d_norm, ("batch", "none"))
     check_choice("conditioning", conditioning, G_CONDITIONING)
@@ -158,9 +198,9 @@ def build_dcgan(
     if num_classes and conditioning == "cbn" and g_norm != "batch":
         raise ConfigError(f"model {family!r}: conditioning='cbn' needs g_norm='batch'; use conditioning='embed' with g_norm='none'")
     return GANPair(
-        generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning),
+        generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning, skip_excitation),
         discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin,
-                                          projection),
+                                          projection, reconstruction),
     )
 
 
@@ -177,12 +217,16 @@ def dcgan(
     spectral_norm: bool = False,
     pack: int = 1,
     mbstd_group: int = 0,
+    skip_excitation: bool = False,
+    reconstruction: bool = False,
 ) -> GANPair:
-    """DCGAN (Radford et al. 2016) for 28/32/64 px; optional SN, PacGAN packing and minibatch-stddev in D."""
+    """DCGAN (Radford et al. 2016) for 28/32/64 px; optional SN, PacGAN packing and minibatch-stddev in D, and
+    FastGAN's skip-layer excitation in G and self-supervised reconstruction in D (Liu et al. 2021)."""
     check_conditional("dcgan", num_classes, conditional=False)
     return build_dcgan(
         "dcgan", img_shape, latent_dim, 0, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
-        spectral_norm=spectral_norm, pack=pack, mbstd_group=mbstd_group,
+        spectral_norm=spectral_norm, pack=pack, mbstd_group=mbstd_group, skip_excitation=skip_excitation,
+        reconstruction=reconstruction,
     )
 
 

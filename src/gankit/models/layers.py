@@ -10,11 +10,15 @@
   al., "Progressive Growing of GANs", ICLR 2018, Sec. 3).
 - :func:`pack` / :func:`check_pack`: PacGAN packing (Lin et al., "PacGAN: The
   power of two samples in generative adversarial networks", NeurIPS 2018).
+- :class:`SkipLayerExcitation`, :class:`SelfSupervisedReconstruction`: FastGAN's
+  skip-layer gates and self-supervised discriminator (Liu et al., "Towards Faster
+  and Stabilized GAN Training for High-fidelity Few-shot Image Synthesis", ICLR 2021).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -178,3 +182,84 @@ def upsampling_plan(size: int) -> tuple[int, int]:
     while start % 2 == 0 and start // 2 >= 4:
         start, steps = start // 2, steps + 1
     return start, steps
+
+
+class SkipLayerExcitation(nn.Module):
+    """Channel gates computed from a small feature map, applied to a larger one.
+
+    Liu et al., "Towards Faster and Stabilized GAN Training for High-fidelity
+    Few-shot Image Synthesis" (FastGAN), ICLR 2021, Sec. 3.1: the small map is
+    pooled to 4x4, a 4x4 convolution and a 1x1 convolution give one sigmoid gate per
+    channel of the large map. The gates carry global layout straight to the high
+    resolutions and give their weights a short gradient path.
+    small (B, C_s, s, s), big (B, C_b, S, S) -> (B, C_b, S, S).
+    """
+
+    def __init__(self, small_channels: int, big_channels: int) -> None:
+        super().__init__()
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(4),
+            nn.Conv2d(small_channels, big_channels, 4, bias=False),  # (B, C_b, 1, 1)
+            nn.SiLU(),
+            nn.Conv2d(big_channels, big_channels, 1, bias=False),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, small: torch.Tensor, big: torch.Tensor) -> torch.Tensor:
+        return big * self.gate(small)
+
+
+class ReconstructionDecoder(nn.Module):
+    """A small decoder that a self-supervised discriminator uses to redraw its input from its features.
+
+    Liu et al. 2021 (FastGAN), Sec. 3.2 ("simple decoder"): nearest 2x upsampling,
+    a 3x3 convolution and a gated linear unit per step, then a 3x3 convolution to the
+    image channels and Tanh. No BatchNorm, so a discriminator carrying one can still
+    judge real and fake images in one call.
+    (B, C, s, s) -> (B, out_channels, s * 2**steps, s * 2**steps).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, width: int, steps: int = 2) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c = in_channels
+        for k in range(steps):
+            c_out = max(width // 2**k, 4)
+            layers += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c, 2 * c_out, 3, 1, 1), nn.GLU(dim=1)]
+            c = c_out
+        layers += [nn.Conv2d(c, out_channels, 3, 1, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.net(features)
+
+
+class SelfSupervisedReconstruction(nn.Module):
+    """The self-supervised loss of a discriminator that must redraw the real images it judges.
+
+    Liu et al. 2021 (FastGAN), Sec. 3.2, Eq. 1: one decoder redraws the whole image
+    from D's 8x8 features, another a random quarter of it from the matching quarter of
+    D's 16x16 features; the loss (mean squared error here, LPIPS in the paper, which
+    needs pretrained weights) is added to D's loss on real images only. A D that has to
+    keep the content of its input cannot overfit a small training set by memorising a
+    few cues. Targets are resized to the decoders' 32x32 output by area averaging.
+    feat16 (B, C16, 16, 16), feat8 (B, C8, 8, 8), images (B, C, S, S) -> scalar.
+    """
+
+    output_size = 32
+
+    def __init__(self, channels16: int, channels8: int, image_channels: int, width: int) -> None:
+        super().__init__()
+        self.whole = ReconstructionDecoder(channels8, image_channels, width)
+        self.part = ReconstructionDecoder(channels16, image_channels, width)
+
+    def forward(self, feat16: torch.Tensor, feat8: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+        size = (self.output_size, self.output_size)
+        quarter = int(torch.randint(4, (1,)))  # the global generator: saved and restored with every checkpoint
+        row, col = divmod(quarter, 2)
+        f, s = feat16.shape[-1] // 2, images.shape[-1] // 2
+        part_features = feat16[..., row * f:(row + 1) * f, col * f:(col + 1) * f]  # (B, C16, 8, 8)
+        part_images = images[..., row * s:(row + 1) * s, col * s:(col + 1) * s]  # (B, C, S/2, S/2)
+        whole_target = F.interpolate(images.float(), size=size, mode="area")
+        part_target = F.interpolate(part_images.float(), size=size, mode="area")
+        return F.mse_loss(self.whole(feat8).float(), whole_target) + F.mse_loss(self.part(part_features).float(), part_target)

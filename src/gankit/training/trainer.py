@@ -196,6 +196,8 @@ class Trainer:
         self.twin_classifier = bool(getattr(self.discriminator, "twin_classifier", False))
         # InfoGAN: D also predicts the generator's discrete code of each fake (0: the generator has no code).
         self.code_components = int(getattr(self.discriminator, "code_components", 0))
+        # FastGAN's self-supervised D (Liu et al. 2021): it also redraws the real images it judges.
+        self.reconstruction = getattr(self.discriminator, "reconstruction", None) is not None
         self.ema = GeneratorEMA(self.generator, cfg.ema.half_life_kimg, cfg.ema.rampup) if cfg.ema.half_life_kimg > 0 else None
         self.monitor = InstabilityMonitor()
         self._last_g_stats: dict[str, float] = {}
@@ -222,17 +224,22 @@ class Trainer:
     def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self._d_outputs(images, labels)[0]
 
-    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None, eager: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None, eager: bool = False, reconstruct: int = 0):
         """Adversarial logits (B,) as float32, and class or code logits (B, K) for an auxiliary-classifier or
         InfoGAN D (else None).
 
         ``eager`` bypasses ``torch.compile`` (its graphs have no double backward, which R1 and GP need).
+        ``reconstruct=n`` (a self-supervised D only) adds a third output: D's reconstruction loss on the first n images.
         """
         call = self.discriminator.forward if eager and self.cfg.train.compile else self.discriminator
-        out = call(images, labels) if self.num_classes else call(images)
+        kwargs = {"reconstruct": reconstruct} if reconstruct else {}
+        out = call(images, labels, **kwargs) if self.num_classes else call(images, **kwargs)
+        out, recon = out if reconstruct else (out, None)
         if self.auxiliary_classifier or self.code_components:
-            return out[0].float(), out[1].float()
-        return out.float(), None
+            logits, classes = out[0].float(), out[1].float()
+        else:
+            logits, classes = out.float(), None
+        return (logits, classes, recon) if reconstruct else (logits, classes)
 
     def _augment(self, images: torch.Tensor) -> torch.Tensor:
         return diff_augment(images, self.augment_policy, self.noise) if self.augment_policy else images
@@ -273,18 +280,23 @@ class Trainer:
             # Discriminator: real vs the fake batch, detached from G.
             self.discriminator.requires_grad_(True)
             real_seen, fake_seen = self._augment(real), self._augment(fake.detach())
+            redraw = {"reconstruct": batch} if self.reconstruction else {}  # the real images only
             if self.joint_d_pass and not r1_now:
                 # One D call on [real; fake] (2B, ...): same outputs as two calls for a D without
                 # batch statistics, with one set of larger matmuls and no gradient accumulation.
                 labels = None if real_labels is None else torch.cat([real_labels, fake_labels])
-                logits, classes = self._d_outputs(torch.cat([real_seen, fake_seen]), labels)  # (2B,) [, (2B, K)]
+                logits, classes, *recon = self._d_outputs(torch.cat([real_seen, fake_seen]), labels, **redraw)  # (2B,) [, (2B, K)]
                 real_logits, fake_logits = logits.chunk(2)  # B / pack each: packs never straddle the halves
                 real_classes, fake_classes = (None, None) if classes is None else classes.chunk(2)
             else:
-                real_logits, real_classes = self._d_outputs(real_seen, real_labels, eager=r1_now)  # (B,)
+                real_logits, real_classes, *recon = self._d_outputs(real_seen, real_labels, eager=r1_now, **redraw)  # (B,)
                 fake_logits, fake_classes = self._d_outputs(fake_seen, fake_labels)  # (B,)
         d_loss = self.loss.discriminator(real_logits, fake_logits)
         stats: dict[str, float] = {}
+        if recon:
+            d_loss = d_loss + reg.recon_weight * recon[0]
+            if with_stats:
+                stats["recon"] = float(recon[0].detach())
         if self.auxiliary_classifier:
             if self.twin_classifier:
                 # The classifier learns the real classes, its twin the classes of the fakes (Gong et al. 2019).
