@@ -280,7 +280,8 @@ class Trainer:
             # Discriminator: real vs the fake batch, detached from G.
             self.discriminator.requires_grad_(True)
             real_seen, fake_seen = self._augment(real), self._augment(fake.detach())
-            redraw = {"reconstruct": batch} if self.reconstruction else {}  # the real images only
+            # A self-supervised D also returns its reconstruction loss on the real images: recon = [loss], else [].
+            redraw = {"reconstruct": batch} if self.reconstruction else {}
             if self.joint_d_pass and not r1_now:
                 # One D call on [real; fake] (2B, ...): same outputs as two calls for a D without
                 # batch statistics, with one set of larger matmuls and no gradient accumulation.
