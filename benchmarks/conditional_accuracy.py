@@ -2,8 +2,8 @@
 
 The [models] target for ``mnist_cond`` ("samples asked for class k are classified
 as k by the domain evaluator at least 95% of the time"). Draws ``--num`` samples
-with the classes in turn (0, 1, 2, ...; the same noise and labels as
-``gankit sample``), labels them with the run's domain evaluator and prints the
+with the classes in turn (0, 1, 2, ...: a class-balanced set; the same noise and
+labels as ``gankit sample --balanced``), labels them with the run's domain evaluator and prints the
 overall accuracy, the worst class and the per-class accuracies. The generator is
 the run's newest valid checkpoint (its EMA copy when there is one), else export/.
 
@@ -34,7 +34,8 @@ def conditional_accuracy(run_dir: str, num: int, seed: int, dataset: str | None,
 
         with open(f"{run_dir}/config.yaml") as f:
             dataset = yaml.safe_load(f)["data"]["name"]
-    images, labels = generate(generator, spec, num, seed)  # uint8 (N, C, H, W), (N,)
+    labels = torch.arange(num) % num_classes  # balanced, whatever the training set's class shares
+    images, labels = generate(generator, spec, num, seed, labels)  # uint8 (N, C, H, W), (N,)
     predicted = load_evaluator(dataset, data_dir)(images).probs.argmax(dim=1)  # (N,)
     hit = (predicted == labels).double()
     per_class = [float(hit[labels == k].mean()) for k in range(num_classes)]

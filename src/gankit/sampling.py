@@ -13,7 +13,7 @@ from torch import nn
 
 from gankit.data import to_uint8
 from gankit.errors import CheckpointError, ConfigError, GankitError
-from gankit.models import create_model, generator_spec, load_generator
+from gankit.models import create_model, default_labels, generator_spec, load_generator
 from gankit.training.checkpoint import atomic_write_bytes, load_checkpoint, load_latest_checkpoint
 
 OUTPUT_SUFFIXES = (".png", ".npz")
@@ -27,7 +27,7 @@ def generator_from_state(state: dict[str, Any], origin: str) -> tuple[nn.Module,
         weights = state.get("generator_ema") or state["generator"]
         img_shape = tuple(state.get("img_shape") or _img_shape_from_config(cfg))
         num_classes = int(state.get("num_classes", 0))
-        spec = generator_spec(model["name"], img_shape, model["latent_dim"], num_classes, model.get("options", {}))
+        spec = generator_spec(model["name"], img_shape, model["latent_dim"], num_classes, model.get("options", {}), state.get("class_prior"))
         generator = create_model(spec["model"], img_shape, spec["latent_dim"], num_classes, **spec["options"]).generator
         generator.load_state_dict(weights)
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
@@ -64,13 +64,14 @@ def generate(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Draw ``num`` images as uint8 (N, C, H, W); the same seed gives the same images.
 
-    Conditional generators get ``labels`` (default: classes in turn, 0, 1, 2, ...).
+    Conditional generators get ``labels`` (default: :func:`gankit.models.default_labels`, the training set's class
+    shares when the spec has them, else the classes in turn).
     """
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(num, spec["latent_dim"], generator=gen)
     num_classes = spec.get("num_classes", 0)
     if num_classes and labels is None:
-        labels = torch.arange(num) % num_classes
+        labels = default_labels(num, spec)
     device = next(generator.parameters()).device
     chunks = []
     for start in range(0, num, batch_size):

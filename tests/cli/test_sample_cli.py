@@ -64,3 +64,44 @@ def test_bad_arguments(run_dir, tmp_path, capsys, monkeypatch, args, needle):
 def test_missing_run_dir(tmp_path, capsys):
     assert main(["sample", str(tmp_path / "none"), "--out", str(tmp_path / "x.png")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def cond_run_dir(tmp_path_factory):
+    import yaml
+
+    from tests.conftest import tiny_config_dict
+
+    root = tmp_path_factory.mktemp("sample_cond")
+    raw = tiny_config_dict()
+    raw["model"]["name"] = "mlp_cond"
+    raw["data"]["conditional"] = True
+    (root / "cond.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["train", str(root / "cond.yaml"), "--run-dir", str(root / "run"), "--max-steps", "2", "--no-progress"]) == 0
+    return root / "run"
+
+
+def test_class_and_balanced_choose_the_labels(cond_run_dir, tmp_path):
+    from gankit.data import load_dataset
+
+    labels = load_dataset("squares", "train").labels
+    shares = torch.bincount(labels, minlength=10) / len(labels)
+    for name, extra in (("default", []), ("seven", ["--class", "7"]), ("balanced", ["--balanced"])):
+        assert main(["sample", str(cond_run_dir), "--num", "200", "--out", str(tmp_path / f"{name}.npz"), *extra]) == 0
+    default, seven, balanced = (np.load(tmp_path / f"{n}.npz")["labels"] for n in ("default", "seven", "balanced"))
+    assert (np.abs(np.bincount(default, minlength=10) - 200 * shares.numpy()) < 1).all()  # the training set's shares
+    assert (seven == 7).all()
+    assert (balanced == np.arange(200) % 10).all()
+
+
+@pytest.mark.parametrize("args, needle", [(["--class", "10"], "allowed: 0..9"), (["--class", "-1"], "allowed: 0..9")])
+def test_bad_class(cond_run_dir, tmp_path, capsys, args, needle):
+    assert main(["sample", str(cond_run_dir), "--out", str(tmp_path / "x.png"), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gankit: error: --class") and needle in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("flag", [["--class", "1"], ["--balanced"]])
+def test_classes_on_an_unconditional_run(run_dir, tmp_path, capsys, flag):
+    assert main(["sample", str(run_dir), "--out", str(tmp_path / "x.png"), *flag]) == 2
+    assert "unconditional" in capsys.readouterr().err

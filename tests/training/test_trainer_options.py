@@ -290,3 +290,24 @@ def test_self_supervised_discriminator_resumes_exactly(tmp_path):
         assert torch.equal(a, b)
     for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_conditional_runs_keep_the_class_shares_for_sampling(tmp_path):
+    dataset = _squares(num=64, conditional=True)
+    counts = [int((dataset.labels == k).sum()) for k in range(3)]  # counted here, not by the trainer
+    trainer = _trainer(tmp_path, model="dcgan_cond", options=dict(DCGAN_TINY), data={"conditional": True}, dataset=dataset)
+    _run(trainer, 1)
+    expected = [c / 64 for c in counts]
+    assert trainer.state_dict()["class_prior"] == pytest.approx(expected)
+    _, spec = generator_from_state(trainer.state_dict(), "test")
+    assert spec["class_prior"] == pytest.approx(expected)
+    _, exported = load_generator(trainer.export())
+    assert exported["class_prior"] == pytest.approx(expected)
+
+    from gankit.metrics.sampling import draw_samples
+
+    seen = []
+    original = trainer.sampling_generator.forward
+    trainer.sampling_generator.forward = lambda z, labels: seen.append(labels) or original(z, labels)
+    draw_samples(trainer.sampling_generator, spec, 64, seed=0)
+    assert torch.bincount(torch.cat(seen), minlength=3).tolist() == counts

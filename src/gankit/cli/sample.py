@@ -13,6 +13,10 @@ EXAMPLES = """examples:
   gankit sample runs/mnist_mlp --num 64 --out grid.png
   gankit sample runs/mnist_mlp --num 10000 --seed 1 --out samples.npz
   gankit sample runs/mnist_mlp --checkpoint runs/mnist_mlp/checkpoints/ckpt-000002000.ckpt --out early.png
+  gankit sample runs/mnist_cond --class 7 --out sevens.png
+  gankit sample runs/emoji_cond --balanced --num 100 --out every_category.png
+
+Conditional runs draw the classes in the training set's proportions unless --class or --balanced says otherwise.
 """
 
 
@@ -25,6 +29,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--num", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0, help="noise seed; the same seed gives the same images (default 0)")
     p.add_argument("--checkpoint", help="a checkpoint file (default: the newest valid one, else export/)")
+    labels = p.add_mutually_exclusive_group()
+    labels.add_argument("--class", dest="label", type=int, help="conditional runs: draw every image of this class (0-based)")
+    labels.add_argument("--balanced", action="store_true", help="conditional runs: the classes in turn, 0, 1, 2, ...")
     p.add_argument("--out", required=True, help="output file: .png (grid) or .npz (key 'images', uint8 (N, C, H, W))")
     p.set_defaults(func=run)
 
@@ -38,7 +45,24 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
     check_output_path(args.out)
     generator, spec = load_run_generator(args.run_dir, args.checkpoint)
-    images, labels = generate(generator, spec, args.num, args.seed)
+    images, labels = generate(generator, spec, args.num, args.seed, chosen_labels(args, spec))
     out = write_images(images, args.out, labels)
     log.info("wrote %d images to %s", args.num, out)
     return 0
+
+
+def chosen_labels(args: argparse.Namespace, spec: dict):
+    """The labels --class or --balanced ask for, (num,) int64; None for the default."""
+    import torch
+
+    if args.label is None and not args.balanced:
+        return None
+    num_classes = int(spec.get("num_classes", 0))
+    flag = "--balanced" if args.balanced else "--class"
+    if not num_classes:
+        raise ConfigError(f"{flag}: {args.run_dir} holds an unconditional generator; it takes no classes")
+    if args.balanced:
+        return torch.arange(args.num) % num_classes
+    if not 0 <= args.label < num_classes:
+        raise ConfigError(f"--class: {args.label} is not a class of this generator; allowed: 0..{num_classes - 1}")
+    return torch.full((args.num,), args.label, dtype=torch.long)

@@ -50,13 +50,14 @@ class FIDMonitor:
             self.disabled = True
         return not self.disabled
 
-    def measure(self, generator: nn.Module, latent_dim: int, num_classes: int = 0) -> float | None:
-        """FID of ``num`` fresh samples, or None when no extractor is available for the dataset."""
+    def measure(self, generator: nn.Module, spec: dict) -> float | None:
+        """FID of ``num`` fresh samples of ``generator`` (its :func:`gankit.models.generator_spec`), or None when no
+        extractor is available for the dataset."""
         from gankit.metrics.sampling import draw_samples
 
         if not self._prepare():
             return None
-        samples = draw_samples(generator, {"latent_dim": latent_dim, "num_classes": num_classes}, self.num, SAMPLE_SEED)
+        samples = draw_samples(generator, spec, self.num, SAMPLE_SEED)
         return fid(self._reference, self._extractor(samples))["fid"]
 
     def is_best(self, value: float, step: int, checkpoint: str) -> bool:

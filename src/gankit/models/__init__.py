@@ -60,15 +60,53 @@ def create_model(
     return factory(img_shape=tuple(img_shape), latent_dim=latent_dim, num_classes=num_classes, **options)
 
 
-def generator_spec(name: str, img_shape, latent_dim: int, num_classes: int, options: dict) -> dict[str, Any]:
-    """The JSON-serialisable arguments that rebuild a generator with :func:`create_model`."""
-    return {
+def generator_spec(
+    name: str, img_shape, latent_dim: int, num_classes: int, options: dict, class_prior: list[float] | None = None
+) -> dict[str, Any]:
+    """The JSON-serialisable arguments that rebuild a generator with :func:`create_model`.
+
+    ``class_prior`` (conditional models) is the training set's share of each class; sampling draws labels in
+    these proportions by default (see :func:`default_labels`).
+    """
+    spec = {
         "model": name,
         "img_shape": list(img_shape),
         "latent_dim": int(latent_dim),
         "num_classes": int(num_classes),
         "options": dict(options),
     }
+    if num_classes and class_prior is not None:
+        spec["class_prior"] = [float(p) for p in class_prior]
+    return spec
+
+
+def default_labels(num: int, spec: dict[str, Any]) -> torch.Tensor | None:
+    """The labels a conditional generator gets when none are asked for: (num,) int64, or None when unconditional.
+
+    Without a ``class_prior`` in the spec: the classes in turn (0, 1, ..., K-1, 0, ...). With one: each class
+    k appears round(num * prior[k]) times (largest remainders, so the counts add up to ``num``), spread evenly
+    through the sequence, so any prefix is a stratified sample of the training set's classes; a uniform prior
+    gives the classes in turn again.
+    """
+    num_classes = int(spec.get("num_classes", 0))
+    if not num_classes:
+        return None
+    prior = spec.get("class_prior")
+    if prior is None:
+        return torch.arange(num) % num_classes
+    share = torch.tensor(prior, dtype=torch.float64)
+    share = share / share.sum()
+    exact = num * share
+    counts = exact.floor().long()
+    short = num - int(counts.sum())
+    if short:
+        # Largest remainders first; ties go to the lower class index (a stable sort).
+        order = torch.sort(exact - counts, descending=True, stable=True).indices
+        counts[order[:short]] += 1
+    labels = torch.repeat_interleave(torch.arange(num_classes), counts)
+    # The j-th of class k's n_k draws sits at (j + 1/2) / n_k of the way through the sequence.
+    position = torch.cat([(torch.arange(n, dtype=torch.float64) + 0.5) / n for n in counts.tolist() if n])
+    return labels[torch.sort(position, stable=True).indices]
 
 
 def export_generator(generator: nn.Module, spec: dict[str, Any], directory: str | Path) -> None:

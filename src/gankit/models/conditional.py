@@ -42,13 +42,16 @@ def dcgan_cond(
     twin: bool = False,
     projection: bool | None = None,
     mbstd_group: int = 0,
+    skip_excitation: bool = False,
+    reconstruction: bool = False,
 ) -> GANPair:
-    """Conditional DCGAN: G with conditional BN (or a z-embedding), D with a projection (or AC-GAN / TAC-GAN) head."""
+    """Conditional DCGAN: G with conditional BN (or a z-embedding), D with a projection (or AC-GAN / TAC-GAN) head;
+    FastGAN's skip-layer excitation and self-supervised D (Liu et al. 2021) as in ``dcgan``."""
     check_conditional("dcgan_cond", num_classes, conditional=True)
     return build_dcgan(
         "dcgan_cond", img_shape, latent_dim, num_classes, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
         spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, conditioning=conditioning, auxiliary=auxiliary,
-        twin=twin, projection=projection,
+        twin=twin, projection=projection, skip_excitation=skip_excitation, reconstruction=reconstruction,
     )
 
 

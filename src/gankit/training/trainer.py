@@ -129,6 +129,11 @@ class Trainer:
         if cfg.data.conditional and self.dataset.labels is None:
             raise ConfigError(f"data.conditional: dataset {cfg.data.name!r} has no labels")
         self.num_classes = self.dataset.num_classes if cfg.data.conditional else 0
+        # The training set's class shares: sampling draws labels in these proportions (FID compares like with like).
+        self.class_prior = (
+            (torch.bincount(self.dataset.labels, minlength=self.num_classes).double() / len(self.dataset)).tolist()
+            if self.num_classes else None
+        )
         try:
             self.sampler = EpochSampler(len(self.dataset), cfg.train.batch_size, cfg.train.seed)
         except ValueError as exc:
@@ -417,6 +422,7 @@ class Trainer:
             "rollbacks": self.rollbacks,
             "img_shape": list(self.dataset.img_shape),
             "num_classes": self.num_classes,
+            **({"class_prior": self.class_prior} if self.class_prior is not None else {}),
             **({"generator_ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
@@ -535,8 +541,13 @@ class Trainer:
         tmp.replace(path)
         return path
 
+    def sample_spec(self) -> dict[str, Any]:
+        """What rebuilds (and samples) this run's generator: see :func:`gankit.models.generator_spec`."""
+        cfg = self.cfg
+        return generator_spec(cfg.model.name, self.dataset.img_shape, cfg.model.latent_dim, self.num_classes, cfg.model.options, self.class_prior)
+
     def export(self) -> Path:
-        spec = generator_spec(self.cfg.model.name, self.dataset.img_shape, self.cfg.model.latent_dim, self.num_classes, self.cfg.model.options)
+        spec = self.sample_spec()
         spec["step"] = self.step
         directory = self.run_dir / "export"
         export_generator(self.sampling_generator, spec, directory)
@@ -646,7 +657,7 @@ class Trainer:
         if self._fid_monitor is None:
             cfg = self.cfg
             self._fid_monitor = FIDMonitor(cfg.data.name, cfg.data.dir, cfg.train.fid_samples, self.run_dir)
-        value = self._fid_monitor.measure(self.sampling_generator, self.cfg.model.latent_dim, self.num_classes)
+        value = self._fid_monitor.measure(self.sampling_generator, self.sample_spec())
         if value is None:
             return
         self._log_metrics({"step": self.step, "epoch": self.step / self.sampler.steps_per_epoch, "fid": value})
