@@ -60,15 +60,20 @@ def load_run_generator(run_dir: str | Path, checkpoint: str | Path | None = None
 
 @torch.no_grad()
 def generate(
-    generator: nn.Module, spec: dict[str, Any], num: int, seed: int, labels: torch.Tensor | None = None, batch_size: int = 256
+    generator: nn.Module, spec: dict[str, Any], num: int, seed: int, labels: torch.Tensor | None = None,
+    batch_size: int = 256, truncation: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Draw ``num`` images as uint8 (N, C, H, W); the same seed gives the same images.
 
     Conditional generators get ``labels`` (default: :func:`gankit.models.default_labels`, the training set's class
-    shares when the spec has them, else the classes in turn).
+    shares when the spec has them, else the classes in turn). ``truncation`` t draws z from the standard normal
+    cut to [-t, t], the truncation trick of BigGAN (Brock et al., ICLR 2019): typical images at the cost of variety.
     """
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(num, spec["latent_dim"], generator=gen)
+    if truncation is None:
+        z = torch.randn(num, spec["latent_dim"], generator=gen)
+    else:
+        z = torch.nn.init.trunc_normal_(torch.empty(num, spec["latent_dim"]), a=-truncation, b=truncation, generator=gen)
     num_classes = spec.get("num_classes", 0)
     if num_classes and labels is None:
         labels = default_labels(num, spec)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from gankit.cli import main
 from gankit.models import load_generator
-from gankit.sampling import load_run_generator
+from gankit.sampling import generate, load_run_generator
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,32 @@ def test_bad_class(cond_run_dir, tmp_path, capsys, args, needle):
 def test_classes_on_an_unconditional_run(run_dir, tmp_path, capsys, flag):
     assert main(["sample", str(run_dir), "--out", str(tmp_path / "x.png"), *flag]) == 2
     assert "unconditional" in capsys.readouterr().err
+
+
+def test_truncation_cuts_the_noise(run_dir):
+    import math
+
+    generator, spec = load_run_generator(run_dir)
+    seen = []
+    original = generator.forward
+    generator.forward = lambda z: seen.append(z) or original(z)
+    plain, _ = generate(generator, spec, 2000, seed=3)
+    z_plain = torch.cat(seen)
+    seen.clear()
+    cut, _ = generate(generator, spec, 2000, seed=3, truncation=1.0)
+    z_cut = torch.cat(seen)
+    assert z_plain.abs().max() > 2.5 and z_cut.abs().max() <= 1.0
+    # A standard normal cut to [-1, 1] has variance 1 - 2 phi(1) / (2 Phi(1) - 1) = 0.29112 (closed form).
+    phi = math.exp(-0.5) / math.sqrt(2 * math.pi)
+    mass = math.erf(1 / math.sqrt(2))
+    assert z_cut.var().item() == pytest.approx(1 - 2 * phi / mass, abs=0.01)
+    assert z_cut.mean().abs() < 0.01
+    again, _ = generate(generator, spec, 2000, seed=3, truncation=1.0)
+    assert torch.equal(cut, again) and not torch.equal(cut, plain)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "11"])
+def test_bad_truncation(run_dir, tmp_path, capsys, value):
+    assert main(["sample", str(run_dir), "--truncation", value, "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gankit: error: --truncation") and len(err.splitlines()) == 1

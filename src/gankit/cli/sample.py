@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   gankit sample runs/mnist_mlp --checkpoint runs/mnist_mlp/checkpoints/ckpt-000002000.ckpt --out early.png
   gankit sample runs/mnist_cond --class 7 --out sevens.png
   gankit sample runs/emoji_cond --balanced --num 100 --out every_category.png
+  gankit sample runs/emoji --truncation 1.0 --out typical.png
 
 Conditional runs draw the classes in the training set's proportions unless --class or --balanced says otherwise.
 """
@@ -29,6 +30,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--num", type=int, default=64, help="number of images (default 64)")
     p.add_argument("--seed", type=int, default=0, help="noise seed; the same seed gives the same images (default 0)")
     p.add_argument("--checkpoint", help="a checkpoint file (default: the newest valid one, else export/)")
+    p.add_argument("--truncation", type=float, metavar="T",
+                   help="draw z from the normal cut to [-T, T] (BigGAN's truncation trick): more typical, less varied images")
     labels = p.add_mutually_exclusive_group()
     labels.add_argument("--class", dest="label", type=int, help="conditional runs: draw every image of this class (0-based)")
     labels.add_argument("--balanced", action="store_true", help="conditional runs: the classes in turn, 0, 1, 2, ...")
@@ -43,9 +46,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num: {args.num} is outside 1..1000000")
     if args.seed < 0:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    if args.truncation is not None and not 0 < args.truncation <= 10:
+        raise ConfigError(f"--truncation: {args.truncation} is outside (0, 10]")
     check_output_path(args.out)
     generator, spec = load_run_generator(args.run_dir, args.checkpoint)
-    images, labels = generate(generator, spec, args.num, args.seed, chosen_labels(args, spec))
+    images, labels = generate(generator, spec, args.num, args.seed, chosen_labels(args, spec), truncation=args.truncation)
     out = write_images(images, args.out, labels)
     log.info("wrote %d images to %s", args.num, out)
     return 0
