@@ -311,3 +311,18 @@ def test_conditional_runs_keep_the_class_shares_for_sampling(tmp_path):
     trainer.sampling_generator.forward = lambda z, labels: seen.append(labels) or original(z, labels)
     draw_samples(trainer.sampling_generator, spec, 64, seed=0)
     assert torch.bincount(torch.cat(seen), minlength=3).tolist() == counts
+
+
+def test_fake_labels_uniform_or_in_the_data_shares(tmp_path):
+    dataset = _squares(num=64, conditional=True)
+    uniform = _trainer(tmp_path / "u", model="dcgan_cond", data={"conditional": True}, dataset=dataset)
+    noise = torch.Generator().manual_seed(0)
+    torch.randn(4000, 8, generator=noise)  # the default path's stream: z first, then the labels
+    assert torch.equal(uniform.sample_noise(4000)[1], torch.randint(3, (4000,), generator=noise))
+
+    shares = torch.bincount(dataset.labels, minlength=3) / 64
+    by_data = _trainer(tmp_path / "d", model="dcgan_cond", data={"conditional": True, "fake_labels": "data"}, dataset=dataset)
+    counts = torch.bincount(by_data.sample_noise(20000)[1], minlength=3)
+    # Binomial counts: 4 standard deviations of sqrt(n p (1 - p)) <= 4 * 71 around n p.
+    assert ((counts - 20000 * shares).abs() < 4 * (20000 * shares * (1 - shares)).sqrt()).all()
+    assert not torch.allclose(shares, torch.full((3,), 1 / 3), atol=0.03)  # the shares differ from uniform's

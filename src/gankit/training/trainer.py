@@ -219,7 +219,10 @@ class Trainer:
     def sample_noise(self, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z = torch.randn(batch, self.cfg.model.latent_dim, generator=self.noise).to(self.device)
         labels = None
-        if self.num_classes:
+        if self.num_classes and self.cfg.data.fake_labels == "data":
+            shares = torch.tensor(self.class_prior, dtype=torch.float64)
+            labels = torch.multinomial(shares, batch, replacement=True, generator=self.noise).to(self.device)
+        elif self.num_classes:
             labels = torch.randint(self.num_classes, (batch,), generator=self.noise).to(self.device)
         return z, labels
 
