@@ -33,7 +33,7 @@ def test_every_preset_loads():
 
 # (image shape, classes) of the data sets the presets name; from the data sets' documentation, not from loading them.
 PRESET_DATA = {"mnist": ((1, 28, 28), 10), "fashion-mnist": ((1, 28, 28), 10), "stacked-mnist": ((3, 28, 28), 1000),
-               "ring": ((2,), 0), "grid": ((2,), 0), "emoji": ((3, 64, 64), 0)}  # the emoji presets are unconditional
+               "ring": ((2,), 0), "grid": ((2,), 0), "emoji": ((3, 64, 64), 10)}
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.yaml")), ids=lambda p: p.stem)
