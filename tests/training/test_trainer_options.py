@@ -326,3 +326,20 @@ def test_fake_labels_uniform_or_in_the_data_shares(tmp_path):
     # Binomial counts: 4 standard deviations of sqrt(n p (1 - p)) <= 4 * 71 around n p.
     assert ((counts - 20000 * shares).abs() < 4 * (20000 * shares * (1 - shares)).sqrt()).all()
     assert not torch.allclose(shares, torch.full((3,), 1 / 3), atol=0.03)  # the shares differ from uniform's
+
+
+@pytest.mark.parametrize("prior", [[0.5, 0.5], "abc", [0.2, float("nan"), 0.8], [-1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+def test_a_bad_class_prior_is_refused_on_load(tmp_path, prior):
+    import json
+
+    from gankit.errors import CheckpointError
+
+    trainer = _trainer(tmp_path, model="dcgan_cond", data={"conditional": True})
+    state = trainer.state_dict()
+    with pytest.raises(CheckpointError, match="cannot rebuild the generator"):
+        generator_from_state({**state, "class_prior": prior}, "test")
+    export = trainer.export()
+    spec = json.loads((export / "generator.json").read_text())
+    (export / "generator.json").write_text(json.dumps({**spec, "class_prior": prior}))
+    with pytest.raises(CheckpointError, match="cannot rebuild the exported generator"):
+        load_generator(export)

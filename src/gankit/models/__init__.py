@@ -76,8 +76,18 @@ def generator_spec(
         "options": dict(options),
     }
     if num_classes and class_prior is not None:
-        spec["class_prior"] = [float(p) for p in class_prior]
+        spec["class_prior"] = check_class_prior(class_prior, num_classes)
     return spec
+
+
+def check_class_prior(prior: Any, num_classes: int) -> list[float]:
+    """``prior`` as a list of ``num_classes`` finite shares >= 0 with a positive sum; ValueError otherwise."""
+    if not isinstance(prior, (list, tuple)) or len(prior) != num_classes:
+        raise ValueError(f"class_prior must be a list of {num_classes} shares")
+    shares = [float(p) for p in prior]
+    if not all(0 <= p < float("inf") for p in shares) or sum(shares) <= 0:
+        raise ValueError("class_prior must hold finite shares >= 0 with a positive sum")
+    return shares
 
 
 def default_labels(num: int, spec: dict[str, Any]) -> torch.Tensor | None:
@@ -138,6 +148,8 @@ def load_generator(directory: str | Path, device: str | torch.device = "cpu") ->
             raise CheckpointError(f"{path}: missing; an exported generator needs generator.json and generator.safetensors")
     try:
         spec = json.loads(spec_path.read_text())
+        if "class_prior" in spec:
+            check_class_prior(spec["class_prior"], spec["num_classes"])
         pair = create_model(spec["model"], tuple(spec["img_shape"]), spec["latent_dim"], spec["num_classes"], **spec["options"])
         pair.generator.load_state_dict(load_file(str(weights_path)))
     except (ValueError, KeyError, RuntimeError, OSError, TypeError, AttributeError, SafetensorError) as exc:

@@ -130,10 +130,9 @@ class Trainer:
             raise ConfigError(f"data.conditional: dataset {cfg.data.name!r} has no labels")
         self.num_classes = self.dataset.num_classes if cfg.data.conditional else 0
         # The training set's class shares: sampling draws labels in these proportions (FID compares like with like).
-        self.class_prior = (
-            (torch.bincount(self.dataset.labels, minlength=self.num_classes).double() / len(self.dataset)).tolist()
-            if self.num_classes else None
-        )
+        if self.num_classes:
+            self._label_shares = torch.bincount(self.dataset.labels, minlength=self.num_classes).double() / len(self.dataset)
+        self.class_prior = self._label_shares.tolist() if self.num_classes else None
         try:
             self.sampler = EpochSampler(len(self.dataset), cfg.train.batch_size, cfg.train.seed)
         except ValueError as exc:
@@ -220,8 +219,7 @@ class Trainer:
         z = torch.randn(batch, self.cfg.model.latent_dim, generator=self.noise).to(self.device)
         labels = None
         if self.num_classes and self.cfg.data.fake_labels == "data":
-            shares = torch.tensor(self.class_prior, dtype=torch.float64)
-            labels = torch.multinomial(shares, batch, replacement=True, generator=self.noise).to(self.device)
+            labels = torch.multinomial(self._label_shares, batch, replacement=True, generator=self.noise).to(self.device)
         elif self.num_classes:
             labels = torch.randint(self.num_classes, (batch,), generator=self.noise).to(self.device)
         return z, labels
