@@ -1,0 +1,58 @@
+"""Mixed pairs: a fully connected generator against a convolutional discriminator, or the reverse.
+
+On a CPU the two halves of a GAN cost very different amounts: the MLP generator of
+Goodfellow et al. (2014) is cheap but free of any locality prior, so its digits carry
+isolated bright pixels; a narrow DCGAN discriminator (Radford et al. 2016) judges
+local strokes for little more than the MLP's cost at 28 px. ``hybrid`` pairs either
+generator with either discriminator so the trade can be measured.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from gankit.models import register_model
+from gankit.models.base import GANPair
+from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator
+from gankit.models.layers import check_choice, check_conditional, check_square_size
+from gankit.models.mlp import MLPDiscriminator, MLPGenerator
+
+ARCHS = ("mlp", "dcgan")
+
+
+@register_model("hybrid")
+def hybrid(
+    img_shape: tuple[int, int, int],
+    latent_dim: int,
+    num_classes: int = 0,
+    *,
+    generator: str = "mlp",
+    discriminator: str = "dcgan",
+    g_hidden: tuple[int, ...] = (256, 512, 1024),
+    d_hidden: tuple[int, ...] = (512, 256),
+    dropout: float = 0.3,
+    g_width: int = 64,
+    d_width: int = 32,
+    g_norm: str = "batch",
+    d_norm: str = "none",
+    spectral_norm: bool = True,
+) -> GANPair:
+    """G and D each an MLP (``g_hidden``/``d_hidden``, ``dropout``) or a DCGAN half (``g_width``/``d_width``,
+    ``g_norm``/``d_norm``, ``spectral_norm`` on D)."""
+    check_conditional("hybrid", num_classes, conditional=False)
+    check_choice("generator", generator, ARCHS)
+    check_choice("discriminator", discriminator, ARCHS)
+    if "dcgan" in (generator, discriminator):
+        check_square_size("hybrid", img_shape, SIZES)
+    g: nn.Module = (
+        MLPGenerator(img_shape, latent_dim, tuple(g_hidden)) if generator == "mlp"
+        else DCGANGenerator(img_shape, latent_dim, g_width, g_norm)
+    )
+    d: nn.Module = (
+        MLPDiscriminator(img_shape, tuple(d_hidden), dropout) if discriminator == "mlp"
+        else DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm)
+    )
+    return GANPair(generator=g, discriminator=d)
+
+
+hybrid.tiny_kwargs = {"img_shape": (1, 28, 28), "options": {"g_hidden": [16], "d_width": 8}}
