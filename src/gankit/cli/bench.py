@@ -12,7 +12,7 @@ from gankit.errors import ConfigError, GankitError
 log = logging.getLogger("gankit")
 
 EXAMPLES = """examples:
-  gankit bench modes configs/ring2d.yaml configs/grid2d.yaml configs/stacked_mnist_dcgan.yaml
+  gankit bench modes configs/ring2d.yaml configs/grid2d.yaml configs/stacked_mnist.yaml
   gankit bench modes configs/grid2d.yaml --seeds 0,1,2 --runs-dir runs/bench
   gankit bench modes --anchors-only
 Each config's data.name picks the benchmark (ring, grid, stacked-mnist). Runs already in
