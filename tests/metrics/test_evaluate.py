@@ -1,5 +1,7 @@
 """Evaluation with the floor: real test data scores at the floor, noise and collapse far from it; the stats cache."""
 
+import math
+
 import pytest
 import torch
 
@@ -80,3 +82,17 @@ def test_real_features_are_cached_per_count(tmp_path, monkeypatch):
     subset = real_subset("squares", "train", 100)
     torch.testing.assert_close(first.features, subset.reshape(100, -1).double()[:, :4])
     assert len(real_subset("squares", "test", 10_000)) == len(load_dataset("squares", "test"))
+
+
+def test_stacked_table_shows_each_channels_kl_beside_the_floor():
+    from gankit.metrics.evaluate import EvalResult
+    from gankit.metrics.modes import score_stacked
+
+    all_modes = torch.tensor([[a, b, c] for a in range(10) for b in range(10) for c in range(10)])
+    skewed = all_modes.clone()
+    skewed[:, 2] = 3  # channel 2 always reads 3: KL ln 10 = 2.303
+    result = EvalResult("stacked-mnist", "mnist evaluator", 1000, {"fid": 1.0}, {"fid": 0.5}, 1000,
+                        modes=score_stacked(skewed), modes_floor=score_stacked(all_modes))
+    line = next(row for row in format_table(result).splitlines() if row.startswith("channel_kl"))
+    assert "0.000 / 0.000 / 2.303" in line and "0.000 / 0.000 / 0.000" in line
+    assert result.to_dict()["modes"]["channel_kl"] == pytest.approx([0.0, 0.0, math.log(10)], abs=1e-12)

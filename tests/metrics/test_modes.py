@@ -51,3 +51,33 @@ def test_stacked_scores_from_digits():
     collapsed = score_stacked(torch.tensor([[1, 2, 3]] * 50 + [[4, 5, 6]] * 50))
     assert collapsed.modes == 2
     assert collapsed.reverse_kl == pytest.approx(math.log(500))
+
+
+def test_channel_kls_by_hand():
+    all_modes = torch.tensor([[a, b, c] for a in range(10) for b in range(10) for c in range(10)])
+    assert score_stacked(all_modes).channel_kl == pytest.approx((0.0, 0.0, 0.0), abs=1e-12)
+    # Each channel shows two digits half the time each: KL = ln(10 / 2) per channel; the channels are fully
+    # correlated, so their sum (ln 125) falls short of the joint KL (ln 500).
+    collapsed = score_stacked(torch.tensor([[1, 2, 3]] * 50 + [[4, 5, 6]] * 50))
+    assert collapsed.channel_kl == pytest.approx((math.log(5),) * 3)
+    # Only channel 1 is skewed, always 7: KL ln 10 there, 0 elsewhere, and the joint KL is the same ln 10.
+    one_skewed = all_modes.clone()
+    one_skewed[:, 1] = 7
+    score = score_stacked(one_skewed)
+    assert score.channel_kl == pytest.approx((0.0, math.log(10), 0.0), abs=1e-12)
+    assert score.reverse_kl == pytest.approx(math.log(10))
+
+
+def test_channel_kls_add_up_to_the_joint_kl_for_independent_channels():
+    # Exact product histogram: digit (a, b, c) appears counts[0][a] * counts[1][b] * counts[2][c] times.
+    counts = [[5, 1, 1, 2, 1, 1, 3, 1, 1, 4], [1] * 10, [2, 2, 1, 1, 1, 1, 1, 1, 6, 1]]
+    rows = [[a, b, c] for a in range(10) for b in range(10) for c in range(10)
+            for _ in range(counts[0][a] * counts[1][b] * counts[2][c])]
+    score = score_stacked(torch.tensor(rows))
+    by_hand = []
+    for channel in counts:
+        q = [n / sum(channel) for n in channel]
+        by_hand.append(sum(p * math.log(10 * p) for p in q))
+    assert score.channel_kl == pytest.approx(tuple(by_hand))
+    assert by_hand[1] == pytest.approx(0.0)
+    assert score.reverse_kl == pytest.approx(sum(by_hand))

@@ -135,6 +135,11 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4f}"
 
 
+def _fmt_channels(score: ModeScore) -> str:
+    """Stacked MNIST's per-channel digit KLs, e.g. ``0.047 / 0.064 / 0.048``."""
+    return " / ".join(f"{kl:.3f}" for kl in score.channel_kl) if score.channel_kl else ""
+
+
 def format_table(result: EvalResult) -> str:
     """A plain-text table: figure, value, real-vs-real floor, which way is better."""
     floor_label = f"floor ({result.floor_num} test)" if result.floor is not None else ""
@@ -148,6 +153,8 @@ def format_table(result: EvalResult) -> str:
         if m.high_quality is not None:
             rows.append(("high_quality", f"{100 * m.high_quality:.1f}%", f"{100 * f.high_quality:.1f}%" if f else "", "higher"))
         rows.append(("mode_kl", _fmt(m.reverse_kl), _fmt(f.reverse_kl) if f else "", "lower"))
+        if m.channel_kl is not None:
+            rows.append(("channel_kl", _fmt_channels(m), _fmt_channels(f) if f else "", "lower"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = [f"dataset {result.dataset}, features: {result.extractor}"]
     for i, row in enumerate(rows):

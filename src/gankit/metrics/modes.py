@@ -35,6 +35,10 @@ class ModeScore:
         high_quality: share of high-quality samples (None for Stacked MNIST).
         reverse_kl: ``KL(q || uniform)``; ``inf`` when no sample is high quality.
         num_samples: how many samples were scored.
+        channel_kl: Stacked MNIST only: ``KL(q_c || uniform)`` of each channel's digit
+            histogram. When the channels are independent they add up to ``reverse_kl``,
+            so a total made of skewed digits in every channel shows here, and one made
+            of missing combinations does not.
     """
 
     modes: int
@@ -42,6 +46,7 @@ class ModeScore:
     high_quality: float | None
     reverse_kl: float
     num_samples: int
+    channel_kl: tuple[float, ...] | None = None
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -95,4 +100,5 @@ def score_stacked(digits: torch.Tensor) -> ModeScore:
         high_quality=None,
         reverse_kl=kl_to_uniform(counts),
         num_samples=len(digits),
+        channel_kl=tuple(kl_to_uniform(torch.bincount(digits[:, c], minlength=10)) for c in range(3)),
     )
