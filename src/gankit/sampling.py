@@ -1,4 +1,10 @@
-"""Load a trained generator from a run and draw images from it."""
+"""Load a trained generator from a run and draw images from it.
+
+Optionally through its discriminator: :func:`select_by_discriminator` keeps the share
+of a larger draw that the run's final D rates most real, a deterministic form of
+discriminator rejection sampling (Azadi et al., "Discriminator Rejection Sampling",
+ICLR 2019), which trades variety for typical images.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ import torch
 from torch import nn
 
 from gankit.data import to_uint8
+from gankit.data.base import to_unit_range
 from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.models import create_model, default_labels, generator_spec, load_generator
+from gankit.models.layers import MinibatchStdDev
 from gankit.training.checkpoint import atomic_write_bytes, load_checkpoint, load_latest_checkpoint
 
 OUTPUT_SUFFIXES = (".png", ".npz")
@@ -56,6 +64,61 @@ def load_run_generator(run_dir: str | Path, checkpoint: str | Path | None = None
     if (run_dir / "export" / "generator.json").is_file():
         return load_generator(run_dir / "export")
     raise CheckpointError(f"{run_dir}: no valid checkpoint in checkpoints/ and no export/ to sample from")
+
+
+def load_run_discriminator(run_dir: str | Path, checkpoint: str | Path | None = None) -> nn.Module:
+    """The final discriminator of a run's training checkpoint (``checkpoint``, else the newest valid one).
+
+    Only an unconditional D that scores each image on its own will do: not a conditional
+    one, a PacGAN D (it judges several images at once) or one with a minibatch-stddev
+    channel (its score depends on the rest of the batch).
+    """
+    if checkpoint is not None:
+        origin, state = str(checkpoint), load_checkpoint(checkpoint)
+    else:
+        found = load_latest_checkpoint(Path(run_dir) / "checkpoints") if Path(run_dir).is_dir() else None
+        if found is None:
+            raise CheckpointError(f"{run_dir}: --d-keep needs a training checkpoint with the discriminator (export/ holds only G)")
+        origin, state = str(found[0]), found[1]
+    try:
+        model = state["config"]["model"]
+        img_shape = tuple(state.get("img_shape") or _img_shape_from_config(state["config"]))
+        num_classes = int(state.get("num_classes", 0))
+        if num_classes:
+            raise ConfigError(f"{origin}: --d-keep works with unconditional runs only (this D needs class labels)")
+        discriminator = create_model(model["name"], img_shape, model["latent_dim"], 0, **model.get("options", {})).discriminator
+        discriminator.load_state_dict(state["discriminator"])
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        raise CheckpointError(f"{origin}: cannot rebuild the discriminator ({first})") from None
+    if getattr(discriminator, "pack_size", 1) > 1 or any(isinstance(m, MinibatchStdDev) for m in discriminator.modules()):
+        raise ConfigError(f"{origin}: --d-keep needs a D that scores each image alone (this one packs images or reads batch statistics)")
+    return discriminator.eval()
+
+
+@torch.no_grad()
+def select_by_discriminator(discriminator: nn.Module, samples: torch.Tensor, num: int, batch_size: int = 500) -> torch.Tensor:
+    """The ``num`` of ``samples`` the discriminator rates most real, in their original order.
+
+    ``samples`` are uint8 images (N, C, H, W), scored in [-1, 1], or float vectors (N, D).
+    """
+    if not 0 < num <= len(samples):
+        raise ValueError(f"cannot keep {num} of {len(samples)} samples")
+    device = next(discriminator.parameters()).device
+    logits = []
+    for start in range(0, len(samples), batch_size):
+        batch = samples[start:start + batch_size]
+        batch = to_unit_range(batch) if batch.dtype == torch.uint8 else batch.float()
+        logits.append(discriminator(batch.to(device)).float().cpu())  # (b,)
+    keep = torch.cat(logits).argsort(descending=True, stable=True)[:num]
+    return samples[keep.sort().values]
+
+
+def candidates_for(num: int, keep: float) -> int:
+    """How many samples to draw so that keeping the share ``keep`` leaves ``num``."""
+    if not 0 < keep <= 1:
+        raise ConfigError(f"--d-keep: {keep} is outside (0, 1]")
+    return math.ceil(num / keep - 1e-9)
 
 
 @torch.no_grad()

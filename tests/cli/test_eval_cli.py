@@ -75,6 +75,8 @@ def test_training_logged_fid_and_marked_the_best_checkpoint(ring_run):
     (["eval", "--samples", "{squares}", "--dataset", "squares"], "gankit evaluator train --dataset squares"),
     (["evaluator", "show", "--dataset", "squares"], "gankit evaluator train --dataset squares"),
     (["report", "{tmp}"], "not a gankit run directory"),
+    (["eval", "--samples", "{npz}", "--dataset", "ring", "--d-keep", "0.5"], "--d-keep needs a RUN_DIR"),
+    (["eval", "{tmp}", "--d-keep", "2"], "--d-keep: 2.0 is outside (0, 1]"),
     (["bench", "modes"], "give one or more configs"),
     (["bench", "modes", "{tiny_squares}"], "'squares' is not a mode-collapse benchmark"),
 ])
@@ -142,3 +144,24 @@ def test_an_image_folder_run_is_scored_against_its_own_folder_and_size(isolated,
     result = json.loads(capsys.readouterr().out)
     assert result["dataset"] == "folder" and result["metrics"]["fid"] > 0
     assert "gankit: error: give either --dataset NAME or --run RUN_DIR" in one_line_error(capsys, ["evaluator", "train"])
+
+
+def test_eval_d_keep_scores_the_draws_d_rates_highest(isolated, ring_run, capsys):
+    import torch
+
+    from gankit.cli.eval import samples_from_run
+    from gankit.metrics.sampling import draw_samples
+    from gankit.sampling import load_run_discriminator, load_run_generator
+
+    _, run_dir = ring_run
+    kept = samples_from_run(str(run_dir), None, 100, 0, d_keep=0.5)
+    generator, spec = load_run_generator(run_dir)
+    drawn = draw_samples(generator, spec, 200, 0)
+    with torch.no_grad():
+        logits = load_run_discriminator(run_dir)(drawn)
+    chosen = [i for i in range(200) if any(torch.equal(drawn[i], row) for row in kept)]
+    assert len(chosen) == 100
+    others = sorted(set(range(200)) - set(chosen))
+    assert logits[chosen].min() >= logits[others].max()  # the top half, by D's own scores
+    assert main(["eval", str(run_dir), "--num", "100", "--metrics", "fid", "--d-keep", "0.5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["num"] == 100

@@ -134,3 +134,30 @@ def test_bad_truncation(run_dir, tmp_path, capsys, value):
     assert main(["sample", str(run_dir), "--truncation", value, "--out", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("gankit: error: --truncation") and len(err.splitlines()) == 1
+
+
+def test_d_keep_keeps_the_draws_the_run_discriminator_rates_highest(run_dir, tmp_path):
+    from gankit.data.base import to_unit_range
+    from gankit.sampling import load_run_discriminator
+
+    assert main(["sample", str(run_dir), "--num", "20", "--seed", "4", "--out", str(tmp_path / "all.npz")]) == 0
+    assert main(["sample", str(run_dir), "--num", "5", "--seed", "4", "--d-keep", "0.25", "--out", str(tmp_path / "kept.npz")]) == 0
+    everything = torch.from_numpy(np.load(tmp_path / "all.npz")["images"])
+    kept = np.load(tmp_path / "kept.npz")["images"]
+    with torch.no_grad():
+        logits = load_run_discriminator(run_dir)(to_unit_range(everything))
+    best = sorted(torch.topk(logits, 5).indices.tolist())  # the 5 of the 20 draws D scores highest, as drawn
+    assert np.array_equal(kept, everything[best].numpy())
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "nan"])
+def test_bad_d_keep(run_dir, tmp_path, capsys, value):
+    assert main(["sample", str(run_dir), "--d-keep", value, "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gankit: error: --d-keep") and len(err.splitlines()) == 1
+
+
+def test_d_keep_on_a_conditional_run(cond_run_dir, tmp_path, capsys):
+    assert main(["sample", str(cond_run_dir), "--d-keep", "0.5", "--out", str(tmp_path / "x.png")]) == 2
+    assert "unconditional runs only" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

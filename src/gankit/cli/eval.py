@@ -15,6 +15,7 @@ EXAMPLES = """examples:
   gankit eval runs/mnist_mlp                          # domain FID, KID, IS, P/R, D/C, classes
   gankit eval runs/mnist_mlp --num 5000 --metrics fid,pr --json
   gankit eval --samples samples.npz --dataset mnist   # key 'images': uint8 (N, C, H, W)
+  gankit eval runs/mnist_hybrid --num 2000 --d-keep 0.67  # the 2/3 of 3000 draws D rates most real
   gankit eval runs/mnist_mlp --extractor inception --inception-weights weights-inception-2015-12-05-6726825d.pth
 Every figure is printed beside its floor: the same metric for real test images
 against the real training images, with as many images as samples.
@@ -41,6 +42,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--extractor", default="domain", choices=EXTRACTOR_CHOICES, help="feature extractor (default domain)")
     p.add_argument("--inception-weights", metavar="PATH", help="local FID Inception-V3 weights (with --extractor inception)")
     p.add_argument("--data-dir", help="data root (default: the run's, else $GANKIT_DATA or ~/.cache/gankit/data)")
+    p.add_argument("--d-keep", type=float, metavar="F",
+                   help="score the num of num/F draws the run's discriminator rates most real (as gankit sample --d-keep)")
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -87,12 +90,16 @@ def default_num(dataset: str, data_dir) -> int:
     return min(DEFAULT_NUM, len(load_dataset(dataset, "test", data_dir)))
 
 
-def samples_from_run(run_dir: str, checkpoint: str | None, num: int, seed: int):
-    from gankit.sampling import load_run_generator
+def samples_from_run(run_dir: str, checkpoint: str | None, num: int, seed: int, d_keep: float | None = None):
+    """``num`` samples of the run's generator; with ``d_keep``, the ones its discriminator rates most real."""
     from gankit.metrics.sampling import draw_samples
+    from gankit.sampling import candidates_for, load_run_discriminator, load_run_generator, select_by_discriminator
 
     generator, spec = load_run_generator(run_dir, checkpoint)
-    return draw_samples(generator, spec, num, seed)
+    if d_keep is None:
+        return draw_samples(generator, spec, num, seed)
+    discriminator = load_run_discriminator(run_dir, checkpoint)
+    return select_by_discriminator(discriminator, draw_samples(generator, spec, candidates_for(num, d_keep), seed), num)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num: {args.num} is outside 10..200000")
     if args.seed < 0:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    if args.d_keep is not None:
+        if args.samples:
+            raise ConfigError("--d-keep needs a RUN_DIR (its discriminator picks the samples); a --samples file is scored as it is")
+        from gankit.sampling import candidates_for
+
+        candidates_for(1, args.d_keep)  # the range check, before any work
     if args.inception_weights and args.extractor != "inception":
         raise ConfigError("--inception-weights is only used with --extractor inception")
     data_dir = args.data_dir
@@ -127,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         with dataset_defaults(data.name, **data_load_options(data)):
             num = args.num or default_num(dataset, data_dir)
             extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)  # fail before sampling
-            samples = samples_from_run(args.run_dir, args.checkpoint, num, args.seed)
+            samples = samples_from_run(args.run_dir, args.checkpoint, num, args.seed, args.d_keep)
             result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   gankit sample runs/mnist_cond --class 7 --out sevens.png
   gankit sample runs/emoji_cond --balanced --num 100 --out every_category.png
   gankit sample runs/emoji --truncation 1.0 --out typical.png
+  gankit sample runs/mnist_hybrid --d-keep 0.67 --num 2000 --out kept.npz
 
 Conditional runs draw the classes in the training set's proportions unless --class or --balanced says otherwise.
 """
@@ -32,6 +33,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--checkpoint", help="a checkpoint file (default: the newest valid one, else export/)")
     p.add_argument("--truncation", type=float, metavar="T",
                    help="draw z from the normal cut to [-T, T] (BigGAN's truncation trick): more typical, less varied images")
+    p.add_argument("--d-keep", type=float, metavar="F",
+                   help="draw num/F images and keep the num the run's discriminator rates most real (discriminator "
+                        "rejection sampling, Azadi et al. 2019): more typical, less varied images; unconditional runs")
     labels = p.add_mutually_exclusive_group()
     labels.add_argument("--class", dest="label", type=int, help="conditional runs: draw every image of this class (0-based)")
     labels.add_argument("--balanced", action="store_true", help="conditional runs: the classes in turn, 0, 1, 2, ...")
@@ -40,7 +44,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.sampling import check_output_path, generate, load_run_generator, write_images
+    from gankit.sampling import (
+        candidates_for, check_output_path, generate, load_run_discriminator, load_run_generator, select_by_discriminator,
+        write_images,
+    )
 
     if not 1 <= args.num <= 1_000_000:
         raise ConfigError(f"--num: {args.num} is outside 1..1000000")
@@ -48,9 +55,14 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
     if args.truncation is not None and not 0 < args.truncation <= 10:
         raise ConfigError(f"--truncation: {args.truncation} is outside (0, 10]")
+    draws = args.num if args.d_keep is None else candidates_for(args.num, args.d_keep)
     check_output_path(args.out)
     generator, spec = load_run_generator(args.run_dir, args.checkpoint)
-    images, labels = generate(generator, spec, args.num, args.seed, chosen_labels(args, spec), truncation=args.truncation)
+    labels = chosen_labels(args, spec)
+    discriminator = load_run_discriminator(args.run_dir, args.checkpoint) if args.d_keep is not None else None
+    images, labels = generate(generator, spec, draws, args.seed, labels, truncation=args.truncation)
+    if discriminator is not None:
+        images = select_by_discriminator(discriminator, images, args.num)
     out = write_images(images, args.out, labels)
     log.info("wrote %d images to %s", args.num, out)
     return 0
