@@ -75,6 +75,7 @@ def test_the_run_discriminator_is_the_checkpoints(tmp_path):
 
 @pytest.mark.parametrize("model, needle", [
     ({"name": "mlp_cond"}, "unconditional runs only"),
+    ({"name": "vae", "options": {"g_width": 8, "d_width": 8}}, "a VAE run has an encoder"),
     ({"name": "dcgan", "options": {"g_width": 8, "d_width": 8, "pack": 2}}, "scores each image alone"),
     ({"name": "dcgan", "options": {"g_width": 8, "d_width": 8, "d_norm": "none", "mbstd_group": 2}}, "scores each image alone"),
 ])
@@ -89,3 +90,9 @@ def test_an_export_alone_is_refused(tmp_path):
     shutil.rmtree(run / "checkpoints")
     with pytest.raises(CheckpointError, match="needs a training checkpoint"):
         load_run_discriminator(run)
+
+
+def test_a_module_giving_more_than_one_score_per_sample_is_refused():
+    images = torch.zeros(4, 1, 2, 2, dtype=torch.uint8)
+    with pytest.raises(ConfigError, match="one score per sample"):
+        select_by_discriminator(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), images, 2)  # (B, 2) scores

@@ -86,6 +86,8 @@ def load_run_discriminator(run_dir: str | Path, checkpoint: str | Path | None = 
         num_classes = int(state.get("num_classes", 0))
         if num_classes:
             raise ConfigError(f"{origin}: --d-keep works with unconditional runs only (this D needs class labels)")
+        if model["name"] == "vae":
+            raise ConfigError(f"{origin}: --d-keep needs a GAN; a VAE run has an encoder, not a discriminator")
         discriminator = create_model(model["name"], img_shape, model["latent_dim"], 0, **model.get("options", {})).discriminator
         discriminator.load_state_dict(state["discriminator"])
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
@@ -109,7 +111,10 @@ def select_by_discriminator(discriminator: nn.Module, samples: torch.Tensor, num
     for start in range(0, len(samples), batch_size):
         batch = samples[start:start + batch_size]
         batch = to_unit_range(batch) if batch.dtype == torch.uint8 else batch.float()
-        logits.append(discriminator(batch.to(device)).float().cpu())  # (b,)
+        scores = discriminator(batch.to(device))
+        if not isinstance(scores, torch.Tensor) or scores.shape != (len(batch),):
+            raise ConfigError("--d-keep needs a discriminator that gives one score per sample")
+        logits.append(scores.float().cpu())  # (b,)
     keep = torch.cat(logits).argsort(descending=True, stable=True)[:num]
     return samples[keep.sort().values]
 
