@@ -19,3 +19,12 @@ class DataError(GankitError):
 
 class CheckpointError(GankitError):
     """A checkpoint or exported model is missing, corrupt or does not match."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), else its class name.
+
+    What a one-line error keeps of a library exception it replaces.
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else exc.__class__.__name__

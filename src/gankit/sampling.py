@@ -19,7 +19,7 @@ from torch import nn
 
 from gankit.data import to_uint8
 from gankit.data.base import to_unit_range
-from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.errors import CheckpointError, ConfigError, GankitError, first_line
 from gankit.models import create_model, default_labels, generator_spec, load_generator
 from gankit.models.layers import MinibatchStdDev
 from gankit.training.checkpoint import atomic_write_bytes, load_checkpoint, load_latest_checkpoint
@@ -39,7 +39,7 @@ def generator_from_state(state: dict[str, Any], origin: str) -> tuple[nn.Module,
         generator = create_model(spec["model"], img_shape, spec["latent_dim"], num_classes, **spec["options"]).generator
         generator.load_state_dict(weights)
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        first = first_line(exc)
         raise CheckpointError(f"{origin}: cannot rebuild the generator ({first})") from None
     return generator.eval(), spec
 
@@ -91,7 +91,7 @@ def load_run_discriminator(run_dir: str | Path, checkpoint: str | Path | None = 
         discriminator = create_model(model["name"], img_shape, model["latent_dim"], 0, **model.get("options", {})).discriminator
         discriminator.load_state_dict(state["discriminator"])
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        first = first_line(exc)
         raise CheckpointError(f"{origin}: cannot rebuild the discriminator ({first})") from None
     if getattr(discriminator, "pack_size", 1) > 1 or any(isinstance(m, MinibatchStdDev) for m in discriminator.modules()):
         raise ConfigError(f"{origin}: --d-keep needs a D that scores each image alone (this one packs images or reads batch statistics)")

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 
 import gankit
 from gankit.data import ImageDataset, load_dataset, to_unit_range
-from gankit.errors import ConfigError, GankitError
+from gankit.errors import ConfigError, GankitError, first_line
 from gankit.metrics import Features
 
 log = logging.getLogger("gankit")
@@ -252,7 +252,7 @@ def load_evaluator_dir(directory: str | os.PathLike) -> DomainEvaluator:
         net = EvaluatorNet(tuple(meta["img_shape"]), meta["num_classes"], cfg.channels, cfg.feature_dim, cfg.dropout)
         net.load_state_dict(load_file(str(directory / "evaluator.safetensors")))
     except Exception as exc:  # safetensors, JSON and shape errors come in many types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        first = first_line(exc)
         raise EvaluatorMissingError(f"{directory}: cannot load the evaluator ({first}); delete the folder and train it again") from None
     return DomainEvaluator(net, meta)
 

@@ -21,7 +21,7 @@ from unittest import mock
 import torch
 from torch.nn import functional as F
 
-from gankit.errors import GankitError
+from gankit.errors import GankitError, first_line
 from gankit.metrics import Features
 
 WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
@@ -68,7 +68,7 @@ def load_state_dict_safely(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # unpickling refusals and corrupt files come in many types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        first = first_line(exc)
         raise InceptionWeightsError(f"{path}: not a plain state dict of tensors ({first[:200]})") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise InceptionWeightsError(f"{path}: not a state dict of tensors")

@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gankit.errors import CheckpointError, ConfigError
+from gankit.errors import CheckpointError, ConfigError, first_line
 from gankit.models.base import GANPair
 from gankit.registry import Registry
 
@@ -153,7 +153,7 @@ def load_generator(directory: str | Path, device: str | torch.device = "cpu") ->
         pair = create_model(spec["model"], tuple(spec["img_shape"]), spec["latent_dim"], spec["num_classes"], **spec["options"])
         pair.generator.load_state_dict(load_file(str(weights_path)))
     except (ValueError, KeyError, RuntimeError, OSError, TypeError, AttributeError, SafetensorError) as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+        first = first_line(exc)
         raise CheckpointError(f"{directory}: cannot rebuild the exported generator ({first})") from None
     return pair.generator.to(device).eval(), spec
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from gankit.errors import CheckpointError
+from gankit.errors import CheckpointError, first_line
 
 log = logging.getLogger("gankit")
 
@@ -104,7 +104,7 @@ def decode_checkpoint(data: bytes, origin: str = "checkpoint") -> dict[str, Any]
     try:
         state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as exc:  # untrusted bytes: any parse failure is the file's fault, not gankit's
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        first = first_line(exc)
         kind = "refused to load" if isinstance(exc, pickle.UnpicklingError) else "refused to load, unreadable payload"
         raise CheckpointError(f"{origin}: {kind} ({first[:200]})") from None
     if not isinstance(state, dict):

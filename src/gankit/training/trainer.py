@@ -30,7 +30,7 @@ from torch import nn
 
 import gankit
 from gankit.data import EpochSampler, ImageDataset, load_data
-from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.errors import CheckpointError, ConfigError, GankitError, first_line
 from gankit.losses import create_loss, top_k_fraction, top_k_logits
 from gankit.losses.regularizers import gradient_penalty, r1_penalty
 from gankit.losses.vae import negative_elbo
@@ -141,7 +141,7 @@ class Trainer:
         try:
             pair = create_model(cfg.model.name, self.dataset.img_shape, cfg.model.latent_dim, self.num_classes, **cfg.model.options)
         except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # option values the family cannot build
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc.__class__.__name__
+            first = first_line(exc)
             raise ConfigError(f"model.options: cannot build model {cfg.model.name!r} with {cfg.model.options} ({first})") from None
         # channels_last converts the 4-D (conv) weights only; linear layers are unaffected.
         self.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
@@ -454,7 +454,7 @@ class Trainer:
             self.elapsed = float(state.get("elapsed_seconds", 0.0))
             self.rollbacks = int(state.get("rollbacks", 0))
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            first = first_line(exc)
             raise CheckpointError(f"{origin}: does not match this model ({first})") from None
 
     def save_checkpoint(self) -> Path:
