@@ -48,3 +48,24 @@ def test_unknown_architecture_is_refused_with_the_choices(options, word):
 def test_conv_half_refuses_unsupported_sizes():
     with pytest.raises(ConfigError, match="28"):
         create_model("hybrid", (1, 20, 20), 16)
+
+
+def test_mlp_plus_dcgan_discriminator_adds_the_two_logits():
+    """The fused logit is the MLP's plus the conv net's, each computed on its own from the same weights."""
+    torch.manual_seed(0)
+    pair = create_model("hybrid", (1, 28, 28), 16, generator="dcgan", discriminator="mlp+dcgan", g_width=8, d_hidden=[32],
+                        d_width=8, dropout=0.0)
+    both = create_model("hybrid", (1, 28, 28), 16, discriminator="mlp", d_hidden=[32], dropout=0.0).discriminator
+    conv = create_model("hybrid", (1, 28, 28), 16, discriminator="dcgan", d_width=8).discriminator
+    mlp_part = [m for m in pair.discriminator.children() if not _has(m, nn.Conv2d)]
+    conv_part = [m for m in pair.discriminator.children() if _has(m, nn.Conv2d)]
+    assert len(mlp_part) == len(conv_part) == 1
+    both.load_state_dict(mlp_part[0].state_dict())
+    conv.load_state_dict(conv_part[0].state_dict())
+    pair.discriminator.eval(), conv.eval(), both.eval()
+    images = torch.rand(4, 1, 28, 28) * 2 - 1
+    with torch.no_grad():
+        expected = both(images) + conv(images)
+        fused = pair.discriminator(images)
+    assert fused.shape == (4,)
+    torch.testing.assert_close(fused, expected)

@@ -5,10 +5,16 @@ Goodfellow et al. (2014) is cheap but free of any locality prior, so its digits 
 isolated bright pixels; a narrow DCGAN discriminator (Radford et al. 2016) judges
 local strokes for little more than the MLP's cost at 28 px. ``hybrid`` pairs either
 generator with either discriminator so the trade can be measured.
+
+``discriminator="mlp+dcgan"`` judges each image with both: its logit is the sum of
+the MLP's (the whole image at once) and the narrow DCGAN's (local strokes), the
+global-plus-local discriminator of Iizuka, Simo-Serra & Ishikawa, "Globally and
+Locally Consistent Image Completion", SIGGRAPH 2017, fused by addition.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from gankit.models import register_model
@@ -18,6 +24,18 @@ from gankit.models.layers import check_choice, check_conditional, check_square_s
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHS = ("mlp", "dcgan")
+D_ARCHS = (*ARCHS, "mlp+dcgan")
+
+
+class SumDiscriminator(nn.Module):
+    """images (B, C, H, W) -> logits (B,): the sum of a global and a local discriminator's logits."""
+
+    def __init__(self, global_d: nn.Module, local_d: nn.Module) -> None:
+        super().__init__()
+        self.global_d, self.local_d = global_d, local_d
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.global_d(images) + self.local_d(images)  # (B,)
 
 
 @register_model("hybrid")
@@ -38,20 +56,23 @@ def hybrid(
     spectral_norm: bool = True,
 ) -> GANPair:
     """G and D each an MLP (``g_hidden``/``d_hidden``, ``dropout``) or a DCGAN half (``g_width``/``d_width``,
-    ``g_norm``/``d_norm``, ``spectral_norm`` on D)."""
+    ``g_norm``/``d_norm``, ``spectral_norm`` on D); D may also be ``"mlp+dcgan"``, the sum of both logits."""
     check_conditional("hybrid", num_classes, conditional=False)
     check_choice("generator", generator, ARCHS)
-    check_choice("discriminator", discriminator, ARCHS)
-    if "dcgan" in (generator, discriminator):
+    check_choice("discriminator", discriminator, D_ARCHS)
+    if "dcgan" in (generator, discriminator) or discriminator == "mlp+dcgan":
         check_square_size("hybrid", img_shape, SIZES)
     g: nn.Module = (
         MLPGenerator(img_shape, latent_dim, tuple(g_hidden)) if generator == "mlp"
         else DCGANGenerator(img_shape, latent_dim, g_width, g_norm)
     )
-    d: nn.Module = (
-        MLPDiscriminator(img_shape, tuple(d_hidden), dropout) if discriminator == "mlp"
-        else DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm)
-    )
+    d: nn.Module
+    if discriminator == "mlp":
+        d = MLPDiscriminator(img_shape, tuple(d_hidden), dropout)
+    elif discriminator == "dcgan":
+        d = DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm)
+    else:
+        d = SumDiscriminator(MLPDiscriminator(img_shape, tuple(d_hidden), dropout), DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm))
     return GANPair(generator=g, discriminator=d)
 
 
