@@ -55,17 +55,17 @@ def test_mlp_plus_dcgan_discriminator_adds_the_two_logits():
     torch.manual_seed(0)
     pair = create_model("hybrid", (1, 28, 28), 16, generator="dcgan", discriminator="mlp+dcgan", g_width=8, d_hidden=[32],
                         d_width=8, dropout=0.0)
-    both = create_model("hybrid", (1, 28, 28), 16, discriminator="mlp", d_hidden=[32], dropout=0.0).discriminator
+    mlp = create_model("hybrid", (1, 28, 28), 16, discriminator="mlp", d_hidden=[32], dropout=0.0).discriminator
     conv = create_model("hybrid", (1, 28, 28), 16, discriminator="dcgan", d_width=8).discriminator
     mlp_part = [m for m in pair.discriminator.children() if not _has(m, nn.Conv2d)]
     conv_part = [m for m in pair.discriminator.children() if _has(m, nn.Conv2d)]
     assert len(mlp_part) == len(conv_part) == 1
-    both.load_state_dict(mlp_part[0].state_dict())
+    mlp.load_state_dict(mlp_part[0].state_dict())
     conv.load_state_dict(conv_part[0].state_dict())
-    pair.discriminator.eval(), conv.eval(), both.eval()
+    pair.discriminator.eval(), conv.eval(), mlp.eval()
     images = torch.rand(4, 1, 28, 28) * 2 - 1
     with torch.no_grad():
-        expected = both(images) + conv(images)
+        expected = mlp(images) + conv(images)
         fused = pair.discriminator(images)
     assert fused.shape == (4,)
     torch.testing.assert_close(fused, expected)

@@ -60,7 +60,7 @@ def hybrid(
     check_conditional("hybrid", num_classes, conditional=False)
     check_choice("generator", generator, ARCHS)
     check_choice("discriminator", discriminator, D_ARCHS)
-    if "dcgan" in (generator, discriminator) or discriminator == "mlp+dcgan":
+    if generator == "dcgan" or discriminator != "mlp":
         check_square_size("hybrid", img_shape, SIZES)
     g: nn.Module = (
         MLPGenerator(img_shape, latent_dim, tuple(g_hidden)) if generator == "mlp"
@@ -71,8 +71,10 @@ def hybrid(
         d = MLPDiscriminator(img_shape, tuple(d_hidden), dropout)
     elif discriminator == "dcgan":
         d = DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm)
-    else:
-        d = SumDiscriminator(MLPDiscriminator(img_shape, tuple(d_hidden), dropout), DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm))
+    else:  # "mlp+dcgan"
+        d = SumDiscriminator(
+            MLPDiscriminator(img_shape, tuple(d_hidden), dropout), DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm)
+        )
     return GANPair(generator=g, discriminator=d)
 
 
