@@ -69,3 +69,24 @@ def test_mlp_plus_dcgan_discriminator_adds_the_two_logits():
         fused = pair.discriminator(images)
     assert fused.shape == (4,)
     torch.testing.assert_close(fused, expected)
+
+
+@pytest.mark.parametrize("d_arch", ["mlp", "dcgan", "mlp+dcgan"])
+def test_packed_discriminator_judges_consecutive_pairs_stacked_on_the_channels(d_arch):
+    """PacGAN (Lin et al. 2018): with pack=2, D's logit for images 2i and 2i+1 is an unpacked D's for their channel stack."""
+    torch.manual_seed(0)
+    options = {"discriminator": d_arch, "d_hidden": [32], "d_width": 8, "dropout": 0.0}
+    packed = create_model("hybrid", (3, 28, 28), 16, pack=2, **options).discriminator
+    single = create_model("hybrid", (6, 28, 28), 16, **options).discriminator
+    single.load_state_dict(packed.inner.state_dict())
+    packed.eval(), single.eval()
+    images = torch.rand(6, 3, 28, 28) * 2 - 1
+    pairs = torch.stack([torch.cat([images[i], images[i + 1]]) for i in range(0, 6, 2)])  # (3, 6, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(packed(images), single(pairs))
+    assert packed.pack_size == 2
+
+
+def test_pack_must_be_positive():
+    with pytest.raises(ConfigError, match="pack"):
+        create_model("hybrid", (1, 28, 28), 16, pack=0)

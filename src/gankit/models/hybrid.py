@@ -10,6 +10,10 @@ generator with either discriminator so the trade can be measured.
 the MLP's (the whole image at once) and the narrow DCGAN's (local strokes), the
 global-plus-local discriminator of Iizuka, Simo-Serra & Ishikawa, "Globally and
 Locally Consistent Image Completion", SIGGRAPH 2017, fused by addition.
+
+``pack=k`` makes any of these discriminators a PacGAN one (Lin et al., "PacGAN: The
+power of two samples in generative adversarial networks", NeurIPS 2018): it judges
+k images at once, stacked along the channel axis.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from torch import nn
 from gankit.models import register_model
 from gankit.models.base import GANPair
 from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator
-from gankit.models.layers import check_choice, check_conditional, check_square_size
+from gankit.models.layers import check_choice, check_conditional, check_pack, check_square_size, pack
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHS = ("mlp", "dcgan")
@@ -36,6 +40,17 @@ class SumDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.global_d(images) + self.local_d(images)  # (B,)
+
+
+class PackedDiscriminator(nn.Module):
+    """images (B, C, H, W) -> logits (B / pack,): ``inner``, built for (pack * C, H, W), judges ``pack`` images at once."""
+
+    def __init__(self, inner: nn.Module, pack_size: int) -> None:
+        super().__init__()
+        self.inner, self.pack_size = inner, pack_size
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.inner(pack(images, self.pack_size))  # (B / pack,)
 
 
 @register_model("hybrid")
@@ -54,10 +69,13 @@ def hybrid(
     g_norm: str = "batch",
     d_norm: str = "none",
     spectral_norm: bool = True,
+    pack: int = 1,
 ) -> GANPair:
     """G and D each an MLP (``g_hidden``/``d_hidden``, ``dropout``) or a DCGAN half (``g_width``/``d_width``,
-    ``g_norm``/``d_norm``, ``spectral_norm`` on D); D may also be ``"mlp+dcgan"``, the sum of both logits."""
+    ``g_norm``/``d_norm``, ``spectral_norm`` on D); D may also be ``"mlp+dcgan"``, the sum of both logits, and any D
+    may judge ``pack`` images at once (PacGAN)."""
     check_conditional("hybrid", num_classes, conditional=False)
+    check_pack("hybrid", pack, num_classes)
     check_choice("generator", generator, ARCHS)
     check_choice("discriminator", discriminator, D_ARCHS)
     if generator == "dcgan" or discriminator != "mlp":
@@ -66,15 +84,18 @@ def hybrid(
         MLPGenerator(img_shape, latent_dim, tuple(g_hidden)) if generator == "mlp"
         else DCGANGenerator(img_shape, latent_dim, g_width, g_norm)
     )
+    d_shape = (img_shape[0] * pack, *img_shape[1:])  # D's input: pack images stacked along the channels
     d: nn.Module
     if discriminator == "mlp":
-        d = MLPDiscriminator(img_shape, tuple(d_hidden), dropout)
+        d = MLPDiscriminator(d_shape, tuple(d_hidden), dropout)
     elif discriminator == "dcgan":
-        d = DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm)
+        d = DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm)
     else:  # "mlp+dcgan"
         d = SumDiscriminator(
-            MLPDiscriminator(img_shape, tuple(d_hidden), dropout), DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm)
+            MLPDiscriminator(d_shape, tuple(d_hidden), dropout), DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm)
         )
+    if pack > 1:
+        d = PackedDiscriminator(d, pack)
     return GANPair(generator=g, discriminator=d)
 
 
