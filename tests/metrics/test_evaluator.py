@@ -46,6 +46,21 @@ def test_same_seed_gives_the_same_weights(trained):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
 
 
+def test_thread_count_does_not_change_the_weights():
+    """Two threads sum floats in another order; the evaluator trains on one whatever torch is set to."""
+    threads = torch.get_num_threads()
+    trained_on = {}
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            trained_on[n] = train_tiny()
+            assert torch.get_num_threads() == n  # the caller's setting comes back
+    finally:
+        torch.set_num_threads(threads)
+    for (name, a), b in zip(trained_on[1].net.state_dict().items(), trained_on[2].net.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
 def test_round_trip_through_the_cache(trained, monkeypatch):
     evaluator, cache = trained
     monkeypatch.setenv("GANKIT_CACHE", str(cache))
