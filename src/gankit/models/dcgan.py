@@ -59,11 +59,13 @@ class DCGANGenerator(nn.Module):
             ``"embed"`` (a label embedding concatenated to z).
         skip_excitation: FastGAN's skip-layer excitation (Liu et al. 2021) from every
             hidden map to the one 4x its size (64 px: 4 -> 16 and 8 -> 32).
+        dense: > 0 puts a fully connected hidden layer of this size (with the same norm, ReLU) before the
+            projection to the first map, as in InfoGAN's MNIST generator (Chen et al. 2016, appendix C.1).
     """
 
     def __init__(
         self, img_shape: tuple[int, int, int], latent_dim: int, width: int = 64, norm: str = "batch",
-        num_classes: int = 0, conditioning: str = "cbn", skip_excitation: bool = False,
+        num_classes: int = 0, conditioning: str = "cbn", skip_excitation: bool = False, dense: int = 0,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
@@ -73,7 +75,11 @@ class DCGANGenerator(nn.Module):
         self.embed = nn.Embedding(num_classes, latent_dim) if num_classes > 0 and not self.use_cbn else None
         widths = [width * 2 ** (steps - 1 - i) for i in range(steps)]  # e.g. 32 px, width 64: [256, 128, 64]
         z_in = latent_dim * (2 if self.embed is not None else 1)
-        self.project = nn.Linear(z_in, widths[0] * self.start * self.start, bias=norm != "batch")
+        self.dense = (
+            nn.Sequential(nn.Linear(z_in, dense, bias=norm != "batch"), nn.BatchNorm1d(dense) if norm == "batch" else nn.Identity(), nn.ReLU())
+            if dense > 0 else nn.Identity()
+        )
+        self.project = nn.Linear(dense or z_in, widths[0] * self.start * self.start, bias=norm != "batch")
         self.norms = nn.ModuleList([self._norm(norm, widths[0])])
         self.ups = nn.ModuleList()
         for i in range(steps - 1):
@@ -101,7 +107,7 @@ class DCGANGenerator(nn.Module):
         assert (labels is not None) == (self.num_classes > 0), "labels must be given exactly when the generator is conditional"
         if self.embed is not None:
             z = torch.cat([z, self.embed(labels)], dim=1)  # (B, 2 * latent_dim)
-        h = self.project(z).view(z.shape[0], self.widths[0], self.start, self.start)  # (B, 8w, s0, s0)
+        h = self.project(self.dense(z)).view(z.shape[0], self.widths[0], self.start, self.start)  # (B, 8w, s0, s0)
         h = torch.relu(self._apply_norm(0, h, labels))
         maps = [h]
         for i, up in enumerate(self.ups):
@@ -130,6 +136,9 @@ class DCGANDiscriminator(nn.Module):
         twin: with ``auxiliary``, a twin classifier for the fakes (TAC-GAN, Gong et al. 2019).
         projection: with ``auxiliary``, keep the projection term as well (both heads on the same features).
         reconstruction: FastGAN's self-supervised decoders on the 16x16 and 8x8 feature maps (Liu et al. 2021).
+        dense: > 0 puts a fully connected hidden layer of this size (LeakyReLU) between the flattened maps and
+            the head: a global judge on local features, as in InfoGAN's MNIST discriminator (Chen et al. 2016,
+            appendix C.1) and the MNIST/Fashion networks of Lucic et al. 2018 ("Are GANs Created Equal?").
     """
 
     # The trainer reads these to add the AC-GAN (and TAC-GAN) classification losses.
@@ -139,7 +148,7 @@ class DCGANDiscriminator(nn.Module):
     def __init__(
         self, img_shape: tuple[int, int, int], width: int = 64, norm: str = "batch", spectral_norm: bool = False,
         pack: int = 1, mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
-        projection: bool | None = None, reconstruction: bool = False,
+        projection: bool | None = None, reconstruction: bool = False, dense: int = 0,
     ) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
@@ -155,8 +164,13 @@ class DCGANDiscriminator(nn.Module):
         if mbstd_group > 0:
             layers.append(MinibatchStdDev(mbstd_group))
             w += 1
-        self.features = nn.Sequential(*layers, nn.Flatten())
-        self.head = ProjectionHead(w * start * start, num_classes, spectral_norm, auxiliary, twin, projection)
+        features = w * start * start
+        tail: list[nn.Module] = [nn.Flatten()]  # (B, w * s0 * s0)
+        if dense > 0:
+            tail += [sn(nn.Linear(features, dense), spectral_norm), nn.LeakyReLU(0.2)]  # (B, dense)
+            features = dense
+        self.features = nn.Sequential(*layers, *tail)
+        self.head = ProjectionHead(features, num_classes, spectral_norm, auxiliary, twin, projection)
         # The maps after the activations at 16x16 and 8x8 (64 px: the 2nd and 3rd; 32 px: the 1st and 2nd).
         self.reconstruction = None
         if reconstruction:
@@ -182,9 +196,13 @@ class DCGANDiscriminator(nn.Module):
 def build_dcgan(
     family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, g_norm: str, d_norm: str,
     spectral_norm: bool, pack: int, mbstd_group: int, conditioning: str = "cbn", auxiliary: bool = False, twin: bool = False,
-    projection: bool | None = None, skip_excitation: bool = False, reconstruction: bool = False,
+    projection: bool | None = None, skip_excitation: bool = False, reconstruction: bool = False, g_dense: int = 0,
+    d_dense: int = 0,
 ) -> GANPair:
     check_square_size(family, img_shape, SIZES)
+    for name, value in (("g_dense", g_dense), ("d_dense", d_dense)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"model {family!r}: {name} must be a whole number >= 0 (0: no fully connected hidden layer), got {value!r}")
     if skip_excitation and img_shape[1] < 32:
         raise ConfigError(f"model {family!r}: skip_excitation needs images of 32 or 64 px (at {img_shape[1]} px no map is 4x another)")
     if reconstruction and (img_shape[1] < 32 or pack > 1):
@@ -198,9 +216,9 @@ def build_dcgan(
     if num_classes and conditioning == "cbn" and g_norm != "batch":
         raise ConfigError(f"model {family!r}: conditioning='cbn' needs g_norm='batch'; use conditioning='embed' with g_norm='none'")
     return GANPair(
-        generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning, skip_excitation),
+        generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning, skip_excitation, g_dense),
         discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin,
-                                          projection, reconstruction),
+                                          projection, reconstruction, d_dense),
     )
 
 
@@ -219,14 +237,17 @@ def dcgan(
     mbstd_group: int = 0,
     skip_excitation: bool = False,
     reconstruction: bool = False,
+    g_dense: int = 0,
+    d_dense: int = 0,
 ) -> GANPair:
-    """DCGAN (Radford et al. 2016) for 28/32/64 px; optional SN, PacGAN packing and minibatch-stddev in D, and
-    FastGAN's skip-layer excitation in G and self-supervised reconstruction in D (Liu et al. 2021)."""
+    """DCGAN (Radford et al. 2016) for 28/32/64 px; optional SN, PacGAN packing and minibatch-stddev in D,
+    FastGAN's skip-layer excitation in G and self-supervised reconstruction in D (Liu et al. 2021), and
+    InfoGAN-style fully connected hidden layers (``g_dense``, ``d_dense``; Chen et al. 2016)."""
     check_conditional("dcgan", num_classes, conditional=False)
     return build_dcgan(
         "dcgan", img_shape, latent_dim, 0, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
         spectral_norm=spectral_norm, pack=pack, mbstd_group=mbstd_group, skip_excitation=skip_excitation,
-        reconstruction=reconstruction,
+        reconstruction=reconstruction, g_dense=g_dense, d_dense=d_dense,
     )
 
 
