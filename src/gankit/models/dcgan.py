@@ -75,10 +75,10 @@ class DCGANGenerator(nn.Module):
         self.embed = nn.Embedding(num_classes, latent_dim) if num_classes > 0 and not self.use_cbn else None
         widths = [width * 2 ** (steps - 1 - i) for i in range(steps)]  # e.g. 32 px, width 64: [256, 128, 64]
         z_in = latent_dim * (2 if self.embed is not None else 1)
-        self.dense = (
-            nn.Sequential(nn.Linear(z_in, dense, bias=norm != "batch"), nn.BatchNorm1d(dense) if norm == "batch" else nn.Identity(), nn.ReLU())
-            if dense > 0 else nn.Identity()
-        )
+        self.dense: nn.Module = nn.Identity()  # z (B, z_in) -> (B, dense) when dense > 0
+        if dense > 0:
+            dense_norm = nn.BatchNorm1d(dense) if norm == "batch" else nn.Identity()
+            self.dense = nn.Sequential(nn.Linear(z_in, dense, bias=norm != "batch"), dense_norm, nn.ReLU())
         self.project = nn.Linear(dense or z_in, widths[0] * self.start * self.start, bias=norm != "batch")
         self.norms = nn.ModuleList([self._norm(norm, widths[0])])
         self.ups = nn.ModuleList()
