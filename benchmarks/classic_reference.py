@@ -49,14 +49,22 @@ def save_state(classic: ClassicGAN, epoch: int, images: int, wall: float, cpu: f
 
 
 def load_state(classic: ClassicGAN, path: Path) -> tuple[int, int, float, float]:
-    """Restore a state written by :func:`save_state`; returns (epoch, images, wall, cpu) so far."""
-    state = torch.load(path, weights_only=True)
-    classic.generator.load_state_dict(state["generator"])
-    classic.discriminator.load_state_dict(state["discriminator"])
-    classic.opt_g.load_state_dict(state["opt_g"])
-    classic.opt_d.load_state_dict(state["opt_d"])
-    torch.set_rng_state(state["rng"])
-    return int(state["epoch"]), int(state["images"]), float(state["wall"]), float(state["cpu"])
+    """Restore a state written by :func:`save_state`; returns (epoch, images, wall, cpu) so far.
+
+    A file that is not such a state (truncated, another model's, not a torch file) ends
+    the script with one line naming it, not a traceback.
+    """
+    try:
+        state = torch.load(path, weights_only=True)
+        classic.generator.load_state_dict(state["generator"])
+        classic.discriminator.load_state_dict(state["discriminator"])
+        classic.opt_g.load_state_dict(state["opt_g"])
+        classic.opt_d.load_state_dict(state["opt_d"])
+        torch.set_rng_state(state["rng"])
+        return int(state["epoch"]), int(state["images"]), float(state["wall"]), float(state["cpu"])
+    except Exception as exc:  # noqa: BLE001 - any failure here means the file is not a state of this loop
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SystemExit(f"classic_reference.py: {path} is not a saved state of this loop ({message})") from None
 
 
 def train(classic: ClassicGAN, epochs: int, state_path: Path, save_every: int, resume: bool) -> tuple[int, float, float]:

@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -42,3 +43,14 @@ def test_resume_from_nothing_trains_from_scratch_only_when_asked(tmp_path):
     assert (tmp_path / "s.pt").is_file()  # the last epoch is always saved
     assert not (tmp_path / "s.pt.tmp").exists()
     assert any(not torch.equal(a, b) for a, b in zip(before, classic.generator.parameters()))
+
+
+def test_a_file_that_is_not_a_state_gets_one_clear_line(tmp_path):
+    images, labels = _data()
+    bad = tmp_path / "resume.pt"
+    bad.write_bytes(b"not a torch file")
+    with pytest.raises(SystemExit, match="is not a saved state of this loop"):
+        train(ClassicGAN(images, labels, seed=0), 2, bad, save_every=1, resume=True)
+    torch.save({"generator": {}}, bad)
+    with pytest.raises(SystemExit, match="is not a saved state of this loop"):
+        train(ClassicGAN(images, labels, seed=0), 2, bad, save_every=1, resume=True)
