@@ -19,8 +19,8 @@ uninterrupted run ends.
 from __future__ import annotations
 
 import argparse
+import io
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -32,8 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from classic import ClassicGAN  # noqa: E402
 
 from gankit.data import load_dataset  # noqa: E402
+from gankit.errors import first_line  # noqa: E402
 from gankit.models import export_generator, generator_spec  # noqa: E402
 from gankit.sampling import generate, write_images  # noqa: E402
+from gankit.training.checkpoint import atomic_write_bytes  # noqa: E402
 
 
 def save_state(classic: ClassicGAN, epoch: int, images: int, wall: float, cpu: float, path: Path) -> None:
@@ -43,9 +45,9 @@ def save_state(classic: ClassicGAN, epoch: int, images: int, wall: float, cpu: f
         "opt_g": classic.opt_g.state_dict(), "opt_d": classic.opt_d.state_dict(),
         "rng": torch.get_rng_state(), "epoch": epoch, "images": images, "wall": wall, "cpu": cpu,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_state(classic: ClassicGAN, path: Path) -> tuple[int, int, float, float]:
@@ -63,8 +65,7 @@ def load_state(classic: ClassicGAN, path: Path) -> tuple[int, int, float, float]
         torch.set_rng_state(state["rng"])
         return int(state["epoch"]), int(state["images"]), float(state["wall"]), float(state["cpu"])
     except Exception as exc:  # noqa: BLE001 - any failure here means the file is not a state of this loop
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SystemExit(f"classic_reference.py: {path} is not a saved state of this loop ({message})") from None
+        raise SystemExit(f"classic_reference.py: {path} is not a saved state of this loop ({first_line(exc)})") from None
 
 
 def train(classic: ClassicGAN, epochs: int, state_path: Path, save_every: int, resume: bool) -> tuple[int, float, float]:
