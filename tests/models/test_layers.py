@@ -1,5 +1,6 @@
 """Shared layers against hand-written references: minibatch stddev, packing, conditional BN, projection, SN."""
 
+import pytest
 import torch
 from torch import nn
 
@@ -12,11 +13,30 @@ def test_minibatch_stddev_matches_a_loop():
     out = MinibatchStdDev(group_size=3)(x)
     assert out.shape == (6, 4, 2, 2)
     torch.testing.assert_close(out[:, :3], x)
-    members = 6 // 3
     for i in range(6):
-        group = x[[j for j in range(6) if j % members == i % members]]  # the samples grouped with i
+        group = x[[j for j in range(6) if j // 3 == i // 3]]  # the samples grouped with i: a run of 3
         expected = group.var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
         torch.testing.assert_close(out[i, 3], torch.full((2, 2), float(expected)))
+
+
+def test_minibatch_stddev_shrinks_the_group_to_a_divisor_of_the_batch():
+    x = torch.randn(6, 2)
+    out = MinibatchStdDev(group_size=4)(x)  # 4 does not divide 6: groups of 3
+    for i in range(6):
+        group = x[3 * (i // 3):3 * (i // 3) + 3]
+        torch.testing.assert_close(out[i, 2], group.var(dim=0, unbiased=False).add(1e-8).sqrt().mean())
+
+
+@pytest.mark.parametrize(("group", "half", "apart"), [(4, 8, True), (4, 12, True), (3, 6, True), (4, 2, False), (4, 6, False), (2, 1, False)])
+def test_minibatch_stddev_on_two_halves_at_once_matches_two_calls_when_it_keeps_them_apart(group, half, apart):
+    """[real; fake] in one call gets each half's own statistics exactly when keeps_apart says so."""
+    torch.manual_seed(1)
+    layer = MinibatchStdDev(group_size=group)
+    real, fake = torch.randn(half, 2, 3, 3), 5 * torch.randn(half, 2, 3, 3)
+    joint = layer(torch.cat([real, fake]))
+    separate = torch.cat([layer(real), layer(fake)])
+    assert layer.keeps_apart(half) == apart
+    assert torch.allclose(joint, separate) == apart
 
 
 def test_pack_concatenates_consecutive_samples():

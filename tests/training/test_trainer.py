@@ -108,10 +108,11 @@ def test_lr_is_constant_without_decay(tmp_path):
 @pytest.mark.parametrize(
     ("options", "joint"),
     [({"d_norm": "none"}, True), ({"d_norm": "none", "pack": 2}, True), ({"d_norm": "batch"}, False),
-     ({"d_norm": "none", "mbstd_group": 4}, False)],
+     ({"d_norm": "none", "mbstd_group": 4}, True), ({"d_norm": "none", "mbstd_group": 64}, False)],
 )
 def test_real_and_fake_share_one_d_call_only_without_batch_statistics(tmp_path, options, joint):
-    """BatchNorm or minibatch-stddev in D would mix real and fake statistics in a joint call: those keep two calls."""
+    """BatchNorm in D, or minibatch-stddev groups that do not divide the batch, would mix real and fake
+    statistics in a joint call: those keep two calls."""
     raw = tiny_config_dict(max_steps=1)
     raw["data"] = {"name": "squares"}
     raw["model"] = {"name": "dcgan", "latent_dim": 8, "options": {"g_width": 4, "d_width": 4, **options}}

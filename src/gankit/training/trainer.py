@@ -188,9 +188,13 @@ class Trainer:
         if objective not in self.OBJECTIVES:
             raise ConfigError(f"model {cfg.model.name!r}: unknown training objective {objective!r}; known: {', '.join(self.OBJECTIVES)}")
         self._objective_step = getattr(self, self.OBJECTIVES[objective])
-        # D may see real and fake in one call when no BatchNorm or minibatch statistic mixes the two halves.
-        batch_statistics = (nn.modules.batchnorm._BatchNorm, MinibatchStdDev)
-        self.joint_d_pass = not any(isinstance(m, batch_statistics) for m in self.discriminator.modules())
+        # D may see real and fake in one call when no BatchNorm or minibatch statistic mixes the two halves:
+        # minibatch-stddev groups are runs of consecutive samples, so they stay apart when they divide each half.
+        modules = list(self.discriminator.modules())
+        packs = {getattr(m, "pack_size", 1) for m in modules}
+        half = cfg.train.batch_per_process or cfg.train.batch_size  # the real batch this process sees
+        self.joint_d_pass = not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in modules) and all(
+            half % p == 0 and m.keeps_apart(half // p) for m in modules if isinstance(m, MinibatchStdDev) for p in packs)
         self.n_critic = cfg.optim.n_critic
         self.augment_policy = parse_policy(cfg.augment.policy)
         if self.augment_policy and len(self.dataset.img_shape) != 3:
