@@ -47,8 +47,8 @@ class GeneratorEMA:
     def update(self, generator: nn.Module, images_seen: int, batch: int) -> float:
         """Move the average towards ``generator``; ``images_seen`` counts images before this update. Returns beta."""
         beta = ema_beta(images_seen, batch, self.half_life_kimg, self.rampup)
-        for p_ema, p in zip(self.module.parameters(), generator.parameters()):
-            p_ema.copy_(p.detach().lerp(p_ema, beta))
+        # p_ema + (1 - beta) (p - p_ema) = beta p_ema + (1 - beta) p, in place, one multi-tensor call.
+        torch._foreach_lerp_(list(self.module.parameters()), [p.detach() for p in generator.parameters()], 1.0 - beta)
         for b_ema, b in zip(self.module.buffers(), generator.buffers()):
             b_ema.copy_(b)
         return beta
