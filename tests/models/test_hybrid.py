@@ -90,3 +90,25 @@ def test_packed_discriminator_judges_consecutive_pairs_stacked_on_the_channels(d
 def test_pack_must_be_positive():
     with pytest.raises(ConfigError, match="pack"):
         create_model("hybrid", (1, 28, 28), 16, pack=0)
+
+
+@pytest.mark.parametrize("d_arch", ["dcgan", "mlp+dcgan"])
+def test_minibatch_stddev_makes_a_logit_depend_on_its_group_only(d_arch):
+    """With mbstd_group=2 the logit of image 0 moves when image 1 (its group mate) changes, not when image 2 does."""
+    torch.manual_seed(0)
+    d = create_model("hybrid", (1, 28, 28), 16, discriminator=d_arch, d_hidden=[32], d_width=8, dropout=0.0, mbstd_group=2).discriminator
+    d.eval()
+    images = torch.rand(4, 1, 28, 28) * 2 - 1
+    mate, other = images.clone(), images.clone()
+    mate[1] = torch.rand(1, 28, 28)
+    other[2] = torch.rand(1, 28, 28)
+    with torch.no_grad():
+        base, with_mate, with_other = d(images)[0], d(mate)[0], d(other)[0]
+    assert not torch.isclose(base, with_mate)
+    torch.testing.assert_close(base, with_other)
+
+
+@pytest.mark.parametrize("options", [{"discriminator": "mlp", "mbstd_group": 4}, {"discriminator": "dcgan", "mbstd_group": -1}])
+def test_minibatch_stddev_needs_a_conv_discriminator(options):
+    with pytest.raises(ConfigError, match="mbstd_group"):
+        create_model("hybrid", (1, 28, 28), 16, **options)

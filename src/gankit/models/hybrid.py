@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from gankit.errors import ConfigError
 from gankit.models import register_model
 from gankit.models.base import GANPair
 from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator
@@ -70,14 +71,19 @@ def hybrid(
     d_norm: str = "none",
     spectral_norm: bool = True,
     pack: int = 1,
+    mbstd_group: int = 0,
 ) -> GANPair:
     """G and D each an MLP (``g_hidden``/``d_hidden``, ``dropout``) or a DCGAN half (``g_width``/``d_width``,
     ``g_norm``/``d_norm``, ``spectral_norm`` on D); D may also be ``"mlp+dcgan"``, the sum of both logits, and any D
-    may judge ``pack`` images at once (PacGAN)."""
+    may judge ``pack`` images at once (PacGAN). ``mbstd_group`` > 0 gives a DCGAN D the minibatch standard-deviation
+    channel (Karras et al. 2018)."""
     check_conditional("hybrid", num_classes, conditional=False)
     check_pack("hybrid", pack, num_classes)
     check_choice("generator", generator, ARCHS)
     check_choice("discriminator", discriminator, D_ARCHS)
+    if mbstd_group < 0 or (mbstd_group > 0 and discriminator == "mlp"):
+        raise ConfigError(f"model.options.mbstd_group: {mbstd_group} is not allowed with discriminator {discriminator!r}; "
+                          "use 0, or a positive group size with a 'dcgan' or 'mlp+dcgan' discriminator")
     if generator == "dcgan" or discriminator != "mlp":
         check_square_size("hybrid", img_shape, SIZES)
     g: nn.Module = (
@@ -89,10 +95,10 @@ def hybrid(
     if discriminator == "mlp":
         d = MLPDiscriminator(d_shape, tuple(d_hidden), dropout)
     elif discriminator == "dcgan":
-        d = DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm)
+        d = DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group)
     else:  # "mlp+dcgan"
         d = SumDiscriminator(
-            MLPDiscriminator(d_shape, tuple(d_hidden), dropout), DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm)
+            MLPDiscriminator(d_shape, tuple(d_hidden), dropout), DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group)
         )
     if pack > 1:
         d = PackedDiscriminator(d, pack)
