@@ -76,7 +76,6 @@ def test_the_run_discriminator_is_the_checkpoints(tmp_path):
 @pytest.mark.parametrize("model, needle", [
     ({"name": "mlp_cond"}, "unconditional runs only"),
     ({"name": "vae", "options": {"g_width": 8, "d_width": 8}}, "a VAE run has an encoder"),
-    ({"name": "dcgan", "options": {"g_width": 8, "d_width": 8, "pack": 2}}, "scores each image alone"),
     ({"name": "dcgan", "options": {"g_width": 8, "d_width": 8, "d_norm": "none", "mbstd_group": 2}}, "scores each image alone"),
 ])
 def test_discriminators_that_cannot_rank_single_images_are_refused(tmp_path, model, needle):
@@ -96,3 +95,39 @@ def test_a_module_giving_more_than_one_score_per_sample_is_refused():
     images = torch.zeros(4, 1, 2, 2, dtype=torch.uint8)
     with pytest.raises(ConfigError, match="one score per sample"):
         select_by_discriminator(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), images, 2)  # (B, 2) scores
+
+
+class _PackedSum(nn.Module):
+    """A PacGAN-style D for 2D points with a known answer: a pack's logit is the sum of -|x|^2 over its members."""
+
+    pack_size = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchor = nn.Parameter(torch.zeros(()))  # only so that the module has a device
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:  # (B, 2) -> (B / 2,)
+        return -points.square().sum(dim=1).reshape(-1, 2).sum(dim=1) + self.anchor
+
+
+def test_a_packed_discriminator_ranks_each_sample_by_its_own_share_of_the_pack_logits():
+    """With a logit additive over the pack, a sample's averaged score is its own term plus its partners' mean:
+    the points near the origin (own term 0) beat the far ones (-100) whatever partners they drew."""
+    gen = torch.Generator().manual_seed(0)
+    near = torch.randn(10, 2, generator=gen) * 1e-3
+    far = torch.nn.functional.normalize(torch.randn(10, 2, generator=gen), dim=1) * 10.0
+    order = torch.randperm(20, generator=gen)
+    samples = torch.cat([near, far])[order]
+    kept = select_by_discriminator(_PackedSum(), samples, 10, batch_size=7, rounds=32)
+    assert sorted(kept.norm(dim=1).tolist()) == sorted(near.norm(dim=1).tolist())
+    torch.testing.assert_close(kept, samples[samples.norm(dim=1) < 1])  # in their original order
+
+
+def test_a_packed_run_can_be_sampled_through_its_discriminator(tmp_path):
+    run = _train(tmp_path, name="dcgan", options={"g_width": 8, "d_width": 8, "pack": 2})
+    discriminator = load_run_discriminator(run)
+    assert discriminator.pack_size == 2
+    images = torch.randint(0, 256, (12, 1, 28, 28), dtype=torch.uint8)
+    kept = select_by_discriminator(discriminator, images, 5, batch_size=4)
+    assert kept.shape == (5, 1, 28, 28)
+    assert all(any(torch.equal(k, i) for i in images) for k in kept)

@@ -69,9 +69,9 @@ def load_run_generator(run_dir: str | Path, checkpoint: str | Path | None = None
 def load_run_discriminator(run_dir: str | Path, checkpoint: str | Path | None = None) -> nn.Module:
     """The final discriminator of a run's training checkpoint (``checkpoint``, else the newest valid one).
 
-    Only an unconditional D that scores each image on its own will do: not a conditional
-    one, a PacGAN D (it judges several images at once) or one with a minibatch-stddev
-    channel (its score depends on the rest of the batch).
+    Only an unconditional D will do, and not one with a minibatch-stddev channel (its
+    score depends on the rest of the batch). A PacGAN D, which judges ``pack_size``
+    images at once, is scored image by image by :func:`select_by_discriminator`.
     """
     if checkpoint is not None:
         origin, state = str(checkpoint), load_checkpoint(checkpoint)
@@ -93,28 +93,51 @@ def load_run_discriminator(run_dir: str | Path, checkpoint: str | Path | None = 
     except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
         first = first_line(exc)
         raise CheckpointError(f"{origin}: cannot rebuild the discriminator ({first})") from None
-    if getattr(discriminator, "pack_size", 1) > 1 or any(isinstance(m, MinibatchStdDev) for m in discriminator.modules()):
-        raise ConfigError(f"{origin}: --d-keep needs a D that scores each image alone (this one packs images or reads batch statistics)")
+    if any(isinstance(m, MinibatchStdDev) for m in discriminator.modules()):
+        raise ConfigError(f"{origin}: --d-keep needs a D that scores each image alone (this one reads batch statistics)")
     return discriminator.eval()
 
 
 @torch.no_grad()
-def select_by_discriminator(discriminator: nn.Module, samples: torch.Tensor, num: int, batch_size: int = 500) -> torch.Tensor:
+def select_by_discriminator(
+    discriminator: nn.Module, samples: torch.Tensor, num: int, batch_size: int = 500, rounds: int = 8, seed: int = 0,
+) -> torch.Tensor:
     """The ``num`` of ``samples`` the discriminator rates most real, in their original order.
 
     ``samples`` are uint8 images (N, C, H, W), scored in [-1, 1], or float vectors (N, D).
+    A PacGAN D (``pack_size`` k > 1; Lin et al. 2018) judges k samples at once: each sample's
+    score is then its pack's logit averaged over ``rounds`` packs, in which it takes each
+    slot in turn beside k - 1 partners drawn at random from ``samples`` (seeded by ``seed``),
+    so that a sample is not rated by the company it happens to keep.
     """
     if not 0 < num <= len(samples):
         raise ValueError(f"cannot keep {num} of {len(samples)} samples")
     device = next(discriminator.parameters()).device
+    pack_size = getattr(discriminator, "pack_size", 1)
+    gen = torch.Generator().manual_seed(seed)
+
+    def unit(batch: torch.Tensor) -> torch.Tensor:
+        return to_unit_range(batch) if batch.dtype == torch.uint8 else batch.float()
+
+    def score(packs: torch.Tensor) -> torch.Tensor:  # (b, k, ...) -> (b,)
+        scores = discriminator(packs.flatten(0, 1).to(device))  # packs of k consecutive samples
+        if not isinstance(scores, torch.Tensor) or scores.shape != (len(packs),):
+            raise ConfigError("--d-keep needs a discriminator that gives one score per sample (per pack for a PacGAN D)")
+        return scores.float().cpu()
+
     logits = []
     for start in range(0, len(samples), batch_size):
-        batch = samples[start:start + batch_size]
-        batch = to_unit_range(batch) if batch.dtype == torch.uint8 else batch.float()
-        scores = discriminator(batch.to(device))
-        if not isinstance(scores, torch.Tensor) or scores.shape != (len(batch),):
-            raise ConfigError("--d-keep needs a discriminator that gives one score per sample")
-        logits.append(scores.float().cpu())  # (b,)
+        batch = unit(samples[start:start + batch_size])  # (b, ...)
+        if pack_size == 1:
+            logits.append(score(batch[:, None]))  # (b,)
+            continue
+        total = torch.zeros(len(batch))
+        for r in range(rounds):
+            partners = unit(samples[torch.randint(len(samples), (len(batch) * (pack_size - 1),), generator=gen)])
+            partners = partners.reshape(len(batch), pack_size - 1, *batch.shape[1:])  # (b, k - 1, ...)
+            slot = r % pack_size
+            total += score(torch.cat([partners[:, :slot], batch[:, None], partners[:, slot:]], dim=1))  # (b, k, ...)
+        logits.append(total / rounds)
     keep = torch.cat(logits).argsort(descending=True, stable=True)[:num]
     return samples[keep.sort().values]
 
