@@ -2,7 +2,8 @@
 
 This is the baseline the [models] and [perf] targets are stated against ("what the
 classic reference loop reaches after 200 epochs"). The generator is exported like a
-gankit run (``OUT/export``), so ``gankit eval OUT`` scores it the same way as any run.
+gankit run (``OUT/export``), so ``gankit sample OUT`` draws from it and ``gankit eval --samples``
+scores the draws the same way as any run's.
 Wall time and this process's CPU time are recorded in ``OUT/classic.json``; the CPU
 time is the figure to compare when other work shares the machine.
 
@@ -13,7 +14,8 @@ images) can be stopped and continued with ``--resume``, ending bit for bit where
 uninterrupted run ends.
 
     python benchmarks/classic_reference.py --epochs 200 --out runs/classic_mlp_200ep
-    gankit eval runs/classic_mlp_200ep
+    gankit sample runs/classic_mlp_200ep --num 2000 --out classic.npz
+    gankit eval --samples classic.npz --dataset mnist
 """
 
 from __future__ import annotations
