@@ -69,3 +69,17 @@ def test_negative_elbo_is_bernoulli_nll_plus_kl():
     torch.testing.assert_close(nll, torch.tensor(expected_nll))
     torch.testing.assert_close(kl, torch.tensor(0.0))
     torch.testing.assert_close(loss, nll + kl)
+
+
+def test_info_loss_sums_the_code_cross_entropies_and_averages_over_the_batch():
+    from gankit.losses.regularizers import info_loss
+
+    # Two samples, two codes of K = 2. Sample 0: logits (0, ln 3) for both codes, targets 1 and 0:
+    # -ln(3/4) + -ln(1/4) = ln(16/3). Sample 1: zero logits, any target: 2 ln 2.
+    logits = torch.zeros(2, 2, 2)  # (B, K, codes)
+    logits[0, 1, :] = math.log(3)
+    codes = torch.tensor([[1, 0], [0, 1]])
+    expected = (math.log(16 / 3) + 2 * math.log(2)) / 2
+    assert abs(float(info_loss(logits, codes)) - expected) < 1e-6
+    # one code: the plain mean cross-entropy
+    assert abs(float(info_loss(logits[:, :, 0], codes[:, 0])) - (math.log(4 / 3) + math.log(2)) / 2) < 1e-6

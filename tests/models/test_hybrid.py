@@ -112,3 +112,79 @@ def test_minibatch_stddev_makes_a_logit_depend_on_its_group_only(d_arch):
 def test_minibatch_stddev_needs_a_conv_discriminator(options):
     with pytest.raises(ConfigError, match="mbstd_group"):
         create_model("hybrid", (1, 28, 28), 16, **options)
+
+
+def _inner_input(generator, z):
+    """What the coded generator's inner MLP reads: (B, codes * K + L - codes)."""
+    seen = {}
+    hook = generator.inner.net[0].register_forward_pre_hook(lambda _, args: seen.setdefault("x", args[0]))
+    generator(z)
+    hook.remove()
+    return seen["x"]
+
+
+def test_each_code_is_the_normal_quantile_bin_of_its_coordinate_and_enters_one_hot():
+    from scipy.stats import norm
+
+    torch.manual_seed(0)
+    g = create_model("hybrid", (1, 28, 28), 5, generator="mlp", discriminator="mlp", g_hidden=[8], components=4, codes=2).generator
+    z = torch.randn(4, 5)
+    mids = torch.tensor(norm.ppf([0.125, 0.375, 0.625, 0.875]), dtype=torch.float32)  # scipy: the middle of each quarter
+    z[:, 0], z[:, 1] = mids, mids.flip(0)
+    assert g.code(z).tolist() == [[0, 3], [1, 2], [2, 1], [3, 0]]
+    x = _inner_input(g, z)  # (4, 2 * 4 + 3)
+    assert x.shape == (4, 11)
+    torch.testing.assert_close(x[:, :4], torch.eye(4))  # code 0: values 0, 1, 2, 3
+    torch.testing.assert_close(x[:, 4:8], torch.eye(4).flip(0))  # code 1: values 3, 2, 1, 0
+    torch.testing.assert_close(x[:, 8:], z[:, 2:])  # the continuous rest unchanged
+    # 40,000 Gaussian draws give each value of each code a quarter (binomial std 0.0022)
+    codes = g.code(torch.randn(40_000, 5))
+    for j in range(2):
+        shares = torch.bincount(codes[:, j], minlength=4).double() / 40_000
+        assert torch.allclose(shares, torch.full((4,), 0.25, dtype=torch.float64), atol=0.01)
+
+
+def test_coded_output_depends_on_a_code_coordinate_only_through_its_bin():
+    torch.manual_seed(0)
+    g = create_model("hybrid", (1, 28, 28), 6, generator="dcgan", discriminator="mlp", g_width=4, components=4, codes=2).generator
+    g.eval()  # BatchNorm on running statistics: each image on its own
+    base = torch.randn(1, 6)
+    same_bin, other_bin = base.clone(), base.clone()
+    base[0, 1], same_bin[0, 1], other_bin[0, 1] = 0.1, 0.6, -0.1  # bins 2, 2 and 1 (boundaries at 0 and +-0.674)
+    with torch.no_grad():
+        out = g(torch.cat([base, same_bin, other_bin]))
+    torch.testing.assert_close(out[0], out[1])
+    assert not torch.allclose(out[0], out[2])
+
+
+@pytest.mark.parametrize("d_arch", ["mlp", "dcgan", "mlp+dcgan"])
+def test_info_discriminator_keeps_the_logit_and_predicts_codes_from_every_judge(d_arch):
+    """InfoGAN's Q shares D's layers: the adversarial logit is the code-free D's, and the code logits
+    (B, K, codes) are a function of every judge's features."""
+    torch.manual_seed(0)
+    options = {"discriminator": d_arch, "d_hidden": [32], "d_width": 8, "dropout": 0.0}
+    coded = create_model("hybrid", (3, 28, 28), 16, components=10, codes=3, **options).discriminator
+    plain = create_model("hybrid", (3, 28, 28), 16, **options).discriminator
+    judges = dict(coded.judges.named_children())
+    plain_state = {k: v for k, v in coded.state_dict().items() if not k.startswith("code_head")}
+    if d_arch == "mlp+dcgan":  # the sum D names its judges global_d and local_d
+        plain_state = {k.replace("judges.0", "global_d").replace("judges.1", "local_d"): v for k, v in plain_state.items()}
+    else:
+        plain_state = {k.removeprefix("judges.0."): v for k, v in plain_state.items()}
+    plain.load_state_dict(plain_state)
+    coded.eval(), plain.eval()
+    images = torch.rand(4, 3, 28, 28) * 2 - 1
+    logits, code_logits = coded(images)
+    assert code_logits.shape == (4, 10, 3) and coded.code_components == 10
+    with torch.no_grad():
+        torch.testing.assert_close(logits, plain(images))
+    code_logits.sum().backward()
+    for name, judge in judges.items():  # the code logits reach every judge's hidden layers (its logit layer is not on their path)
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in judge.parameters()), f"judge {name} gets no code gradient"
+
+
+@pytest.mark.parametrize("options", [{"components": 1}, {"components": -2}, {"components": 10, "codes": 0},
+                                     {"components": 10, "pack": 2}, {"components": 10, "codes": 16}])
+def test_bad_code_settings_are_config_errors(options):
+    with pytest.raises(ConfigError, match="components"):
+        create_model("hybrid", (1, 28, 28), 16, **options)

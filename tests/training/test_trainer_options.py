@@ -211,6 +211,28 @@ def test_infogan_code_loss_matches_the_cross_entropy_by_hand(tmp_path):
     assert abs(stats["g_loss"] - float(F.softplus(-logits).mean() + 0.5 * info)) < 1e-5
 
 
+def test_infogan_codes_of_an_image_gan_add_their_cross_entropies(tmp_path):
+    """``hybrid`` with 2 codes of 3 values: the info term is CE(code 0) + CE(code 1), each from scipy's normal CDF bins."""
+    import math
+
+    import torch.nn.functional as F
+    from scipy.stats import norm
+
+    options = {"generator": "dcgan", "discriminator": "mlp+dcgan", "g_width": 4, "g_norm": "none", "d_width": 4,
+               "d_hidden": [16], "dropout": 0.0, "components": 3, "codes": 2}
+    trainer = _trainer(tmp_path, model="hybrid", options=options, optim={"lr_g": 1e-12, "lr_d": 1e-12}, reg={"info_weight": 0.5})
+    real, _ = trainer.next_batch()
+    stats, z, _ = step_and_replay_noise(trainer, real)
+    with torch.no_grad():
+        logits, code_logits = trainer.discriminator(trainer.generator(z))  # (8,), (8, 3, 2)
+    info = 0.0
+    for j in range(2):
+        codes = torch.tensor([min(2, math.floor(3 * norm.cdf(v))) for v in z[:, j].tolist()])
+        info += float(F.cross_entropy(code_logits[:, :, j], codes))
+    assert abs(stats["info"] - info) < 1e-5
+    assert abs(stats["g_loss"] - float(F.softplus(-logits).mean() + 0.5 * info)) < 1e-5
+
+
 def test_twin_classifier_losses_match_the_cross_entropies_by_hand(tmp_path):
     """TAC-GAN (Gong et al. 2019): D's class term is CE(C(real), y) + CE(C_twin(fake), y_fake); G adds
     CE(C(fake), y_fake) - CE(C_twin(fake), y_fake). Zero-ish learning rates keep D and G fixed through the step."""

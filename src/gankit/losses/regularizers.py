@@ -49,3 +49,12 @@ def r1_penalty(real_outputs: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     """
     (grad,) = torch.autograd.grad(real_outputs.float().sum(), real, create_graph=True)
     return _squared_norms(grad.float()).mean()
+
+
+def info_loss(code_logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """InfoGAN's L_I for categorical codes (Chen et al. 2016, Eq. 5): the cross-entropy of D's code
+    predictions, summed over the codes and averaged over the batch.
+
+    code_logits (B, K) for one code or (B, K, n) for n codes; codes (B,) or (B, n) in 0..K-1.
+    """
+    return torch.nn.functional.cross_entropy(code_logits, codes, reduction="sum") / codes.shape[0]

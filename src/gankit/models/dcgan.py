@@ -170,6 +170,7 @@ class DCGANDiscriminator(nn.Module):
             tail += [sn(nn.Linear(features, dense), spectral_norm), nn.LeakyReLU(0.2)]  # (B, dense)
             features = dense
         self.features = nn.Sequential(*layers, *tail)
+        self.hidden_width = features
         self.head = ProjectionHead(features, num_classes, spectral_norm, auxiliary, twin, projection)
         # The maps after the activations at 16x16 and 8x8 (64 px: the 2nd and 3rd; 32 px: the 1st and 2nd).
         self.reconstruction = None
@@ -191,6 +192,14 @@ class DCGANDiscriminator(nn.Module):
             if i in self.map_layers:
                 maps.append(h[:reconstruct])  # (n, C, 16, 16), then (n, 2C, 8, 8)
         return self.head(h, labels), self.reconstruction(maps[0], maps[1], images[:reconstruct])
+
+    def hidden(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, C, S, S) -> the flattened features (B / pack, F) that an unconditional ``logit`` reads."""
+        return self.features(pack(images, self.pack_size))
+
+    def logit(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(B / pack, F) -> logits (B / pack,) of an unconditional D: ``forward(x) == logit(hidden(x))``."""
+        return self.head(hidden, None)
 
 
 def build_dcgan(

@@ -14,18 +14,28 @@ Locally Consistent Image Completion", SIGGRAPH 2017, fused by addition.
 ``pack=k`` makes any of these discriminators a PacGAN one (Lin et al., "PacGAN: The
 power of two samples in generative adversarial networks", NeurIPS 2018): it judges
 k images at once, stacked along the channel axis.
+
+``components=K`` (with ``codes=n``, default 1) gives the generator n categorical
+codes of K equally likely values, read from the first n coordinates of z, and D a
+linear head on its last hidden features that predicts them: InfoGAN (Chen et al.,
+"InfoGAN: Interpretable Representation Learning by Information Maximizing
+Generative Adversarial Nets", NeurIPS 2016). Both networks minimise the code's
+cross-entropy (``reg.info_weight``), so each code value comes to mean something
+G draws, in the share the code is drawn: on MNIST a 10-valued code becomes the
+digit (the paper's Figure 2), on Stacked MNIST three of them the three digits.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import register_model
 from gankit.models.base import GANPair
 from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator
-from gankit.models.layers import check_choice, check_conditional, check_pack, check_square_size, pack
+from gankit.models.layers import check_choice, check_conditional, check_pack, check_square_size, discrete_codes, pack
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHS = ("mlp", "dcgan")
@@ -54,6 +64,46 @@ class PackedDiscriminator(nn.Module):
         return self.inner(pack(images, self.pack_size))  # (B / pack,)
 
 
+class CodedGenerator(nn.Module):
+    """z (B, latent_dim) -> images (B, C, H, W): ``inner`` reads ``codes`` categorical codes one-hot in place of z's
+    first ``codes`` coordinates (InfoGAN's c, drawn from z so that z stays G's only input)."""
+
+    def __init__(self, inner: nn.Module, latent_dim: int, codes: int, components: int) -> None:
+        super().__init__()
+        self.inner, self.latent_dim, self.codes, self.components = inner, latent_dim, codes, components
+        self.img_shape = inner.img_shape
+
+    def code(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, codes) values in 0..K-1 that z (B, latent_dim) selects: ``floor(K * Phi(z[:, :codes]))``."""
+        return discrete_codes(z[:, : self.codes], self.components)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        assert z.ndim == 2 and z.shape[1] == self.latent_dim, f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"
+        one_hot = F.one_hot(self.code(z), self.components).flatten(1).to(z.dtype)  # (B, codes * K)
+        return self.inner(torch.cat([one_hot, z[:, self.codes :]], dim=1))  # inner z: (B, codes * K + L - codes)
+
+
+class InfoDiscriminator(nn.Module):
+    """images (B, C, H, W) -> logits (B,), code logits (B, K, codes).
+
+    The sum of its judges' logits (one judge: that D alone), and InfoGAN's Q network: a linear
+    head on the judges' last hidden features, concatenated, sharing all of D's layers as in
+    Chen et al. (2016).
+    """
+
+    def __init__(self, judges: list[nn.Module], codes: int, components: int) -> None:
+        super().__init__()
+        self.judges = nn.ModuleList(judges)
+        self.codes, self.code_components = codes, components  # the trainer adds the InfoGAN term when K > 0
+        self.code_head = nn.Linear(sum(j.hidden_width for j in judges), codes * components)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = [judge.hidden(images) for judge in self.judges]  # (B, H_j) each
+        logits = sum(judge.logit(h) for judge, h in zip(self.judges, hidden, strict=True))  # (B,)
+        codes = self.code_head(torch.cat(hidden, dim=1)).view(images.shape[0], self.codes, self.code_components)
+        return logits, codes.transpose(1, 2)  # (B,), (B, K, codes): the layout cross_entropy takes
+
+
 @register_model("hybrid")
 def hybrid(
     img_shape: tuple[int, int, int],
@@ -72,11 +122,14 @@ def hybrid(
     spectral_norm: bool = True,
     pack: int = 1,
     mbstd_group: int = 0,
+    components: int = 0,
+    codes: int = 1,
 ) -> GANPair:
     """G and D each an MLP (``g_hidden``/``d_hidden``, ``dropout``) or a DCGAN half (``g_width``/``d_width``,
     ``g_norm``/``d_norm``, ``spectral_norm`` on D); D may also be ``"mlp+dcgan"``, the sum of both logits, and any D
     may judge ``pack`` images at once (PacGAN). ``mbstd_group`` > 0 gives a DCGAN D the minibatch standard-deviation
-    channel (Karras et al. 2018)."""
+    channel (Karras et al. 2018). ``components`` > 0 gives G ``codes`` categorical codes of that many values and D a
+    head that predicts them (InfoGAN; see the module docstring)."""
     check_conditional("hybrid", num_classes, conditional=False)
     check_pack("hybrid", pack, num_classes)
     check_choice("generator", generator, ARCHS)
@@ -84,12 +137,20 @@ def hybrid(
     if mbstd_group < 0 or (mbstd_group > 0 and discriminator == "mlp"):
         raise ConfigError(f"model.options.mbstd_group: {mbstd_group} is not allowed with discriminator {discriminator!r}; "
                           "use 0, or a positive group size with a 'dcgan' or 'mlp+dcgan' discriminator")
+    if components < 0 or components == 1 or codes < 1 or (components and (pack > 1 or latent_dim <= codes)):
+        raise ConfigError(
+            f"model 'hybrid': components must be 0 (no code) or at least 2, with codes >= 1, latent_dim > codes and pack 1; "
+            f"got components={components}, codes={codes}, latent_dim={latent_dim}, pack={pack}"
+        )
     if generator == "dcgan" or discriminator != "mlp":
         check_square_size("hybrid", img_shape, SIZES)
+    g_latent = latent_dim - codes + codes * components if components else latent_dim  # the codes enter one-hot
     g: nn.Module = (
-        MLPGenerator(img_shape, latent_dim, tuple(g_hidden)) if generator == "mlp"
-        else DCGANGenerator(img_shape, latent_dim, g_width, g_norm)
+        MLPGenerator(img_shape, g_latent, tuple(g_hidden)) if generator == "mlp"
+        else DCGANGenerator(img_shape, g_latent, g_width, g_norm)
     )
+    if components:
+        g = CodedGenerator(g, latent_dim, codes, components)
     d_shape = (img_shape[0] * pack, *img_shape[1:])  # D's input: pack images stacked along the channels
     d: nn.Module
     if discriminator == "mlp":
@@ -100,6 +161,8 @@ def hybrid(
         d = SumDiscriminator(
             MLPDiscriminator(d_shape, tuple(d_hidden), dropout), DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group)
         )
+    if components:
+        d = InfoDiscriminator([d.global_d, d.local_d] if isinstance(d, SumDiscriminator) else [d], codes, components)
     if pack > 1:
         d = PackedDiscriminator(d, pack)
     return GANPair(generator=g, discriminator=d)

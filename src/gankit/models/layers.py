@@ -95,6 +95,16 @@ def pack(x: torch.Tensor, pack_size: int) -> torch.Tensor:
     return x.reshape(x.shape[0] // pack_size, pack_size * x.shape[1], *x.shape[2:])
 
 
+def discrete_codes(z: torch.Tensor, components: int) -> torch.Tensor:
+    """Categorical codes from Gaussian noise: ``floor(K * Phi(z))`` elementwise, uniform over 0..K-1 for z ~ N(0, 1).
+
+    InfoGAN's discrete latent codes (Chen et al., NeurIPS 2016), read from coordinates of z so that z stays the
+    generator's only input. z of any shape -> long tensor of the same shape.
+    """
+    u = 0.5 * (1 + torch.erf(z.float() / 2**0.5))  # uniform on [0, 1]
+    return (u * components).long().clamp_(max=components - 1)
+
+
 class MinibatchStdDev(nn.Module):
     """Append the mean over features of the per-group standard deviation as one extra channel.
 

@@ -66,10 +66,19 @@ class MLPDiscriminator(nn.Module):
         self.img_shape = tuple(img_shape)
         layers, width = _discriminator_layers(img_shape, hidden, dropout)
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
+        self.hidden_width = width
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
         return self.net(images).squeeze(1)  # (B,)
+
+    def hidden(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, C, H, W) -> the last hidden layer (B, H), on which ``logit`` and any other head sit."""
+        return self.net[:-1](images)
+
+    def logit(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(B, H) -> logits (B,): ``forward(x) == logit(hidden(x))``."""
+        return self.net[-1](hidden).squeeze(1)
 
 
 @register_model("mlp")

@@ -28,7 +28,7 @@ from torch import nn
 from gankit.errors import ConfigError
 from gankit.models import register_model
 from gankit.models.base import GANPair
-from gankit.models.layers import MinibatchStdDev, check_conditional, check_pack, pack, sn
+from gankit.models.layers import MinibatchStdDev, check_conditional, check_pack, discrete_codes, pack, sn
 
 
 class MLP2DGenerator(nn.Module):
@@ -53,8 +53,7 @@ class MLP2DGenerator(nn.Module):
 
     def code(self, z: torch.Tensor) -> torch.Tensor:
         """(B,) component in 0..K-1 that z (B, latent_dim) selects: ``floor(K * Phi(z[:, 0]))``."""
-        u = 0.5 * (1 + torch.erf(z[:, 0].float() / 2**0.5))  # (B,) uniform on [0, 1]
-        return (u * self.components).long().clamp_(max=self.components - 1)
+        return discrete_codes(z[:, 0], self.components)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.latent_dim, f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}"

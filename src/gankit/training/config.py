@@ -100,7 +100,7 @@ class RegConfig:
     """Weight of the class cross-entropy for auxiliary-classifier discriminators (AC-GAN, Odena et al. 2017)."""
     info_weight: float = _field(1.0, min=0.0)
     """Weight lambda of the InfoGAN code cross-entropy (Chen et al. 2016; 1 for discrete codes) for generators with a
-    discrete code (``mlp2d`` with ``components``); 0 leaves the code to the adversarial loss alone."""
+    discrete code (``mlp2d`` or ``hybrid`` with ``components``; summed over ``codes``); 0 leaves the code to the adversarial loss alone."""
     recon_weight: float = _field(1.0, min=0.0)
     """Weight of the reconstruction loss of a self-supervised discriminator (``dcgan`` with ``reconstruction``;
     FastGAN, Liu et al. 2021)."""

@@ -32,7 +32,7 @@ import gankit
 from gankit.data import EpochSampler, ImageDataset, load_data
 from gankit.errors import CheckpointError, ConfigError, GankitError, first_line
 from gankit.losses import create_loss, top_k_fraction, top_k_logits
-from gankit.losses.regularizers import gradient_penalty, r1_penalty
+from gankit.losses.regularizers import gradient_penalty, info_loss, r1_penalty
 from gankit.losses.vae import negative_elbo
 from gankit.models import create_model, export_generator, generator_spec
 from gankit.training import checkpoint as ckpt
@@ -318,8 +318,8 @@ class Trainer:
                 stats["d_aux"] = float(aux.detach())
         info_now = self.code_components and reg.info_weight > 0
         if info_now:
-            codes = self.generator.code(z)  # (B,) the code each fake was drawn with
-            info = F.cross_entropy(fake_classes, codes)
+            codes = self.generator.code(z)  # (B,) or (B, n): the code(s) each fake was drawn with
+            info = info_loss(fake_classes, codes)
             d_loss = d_loss + reg.info_weight * info
             if with_stats:
                 stats["info"] = float(info.detach())
@@ -358,7 +358,7 @@ class Trainer:
             elif self.auxiliary_classifier:
                 g_loss = g_loss + reg.aux_weight * F.cross_entropy(gen_classes, fake_labels)
             if info_now:
-                g_loss = g_loss + reg.info_weight * F.cross_entropy(gen_classes, codes)
+                g_loss = g_loss + reg.info_weight * info_loss(gen_classes, codes)
             self._check_finite("generator loss", g_loss)
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
