@@ -157,13 +157,14 @@ def test_coded_output_depends_on_a_code_coordinate_only_through_its_bin():
     assert not torch.allclose(out[0], out[2])
 
 
-@pytest.mark.parametrize("d_arch", ["mlp", "dcgan", "mlp+dcgan"])
-def test_info_discriminator_keeps_the_logit_and_predicts_codes_from_every_judge(d_arch):
+@pytest.mark.parametrize("d_arch, code_from, readers", [("mlp", "all", {"0"}), ("dcgan", "all", {"0"}), ("mlp+dcgan", "all", {"0", "1"}),
+                                                        ("mlp+dcgan", "dcgan", {"1"}), ("mlp+dcgan", "mlp", {"0"})])
+def test_info_discriminator_keeps_the_logit_and_predicts_codes_from_the_judges_asked(d_arch, code_from, readers):
     """InfoGAN's Q shares D's layers: the adversarial logit is the code-free D's, and the code logits
-    (B, K, codes) are a function of every judge's features."""
+    (B, K, codes) are a function of the features of the judges ``code_from`` names, and of no other."""
     torch.manual_seed(0)
     options = {"discriminator": d_arch, "d_hidden": [32], "d_width": 8, "dropout": 0.0}
-    coded = create_model("hybrid", (3, 28, 28), 16, components=10, codes=3, **options).discriminator
+    coded = create_model("hybrid", (3, 28, 28), 16, components=10, codes=3, code_from=code_from, **options).discriminator
     plain = create_model("hybrid", (3, 28, 28), 16, **options).discriminator
     judges = dict(coded.judges.named_children())
     plain_state = {k: v for k, v in coded.state_dict().items() if not k.startswith("code_head")}
@@ -179,8 +180,9 @@ def test_info_discriminator_keeps_the_logit_and_predicts_codes_from_every_judge(
     with torch.no_grad():
         torch.testing.assert_close(logits, plain(images))
     code_logits.sum().backward()
-    for name, judge in judges.items():  # the code logits reach every judge's hidden layers (its logit layer is not on their path)
-        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in judge.parameters()), f"judge {name} gets no code gradient"
+    for name, judge in judges.items():  # the code logits reach a reader's hidden layers (its logit layer is not on their path)
+        reached = any(p.grad is not None and p.grad.abs().sum() > 0 for p in judge.parameters())
+        assert reached == (name in readers), f"judge {name}: code gradient {reached}, reader {name in readers}"
 
 
 @pytest.mark.parametrize("options", [{"components": 1}, {"components": -2}, {"components": 10, "codes": 0},
@@ -188,3 +190,9 @@ def test_info_discriminator_keeps_the_logit_and_predicts_codes_from_every_judge(
 def test_bad_code_settings_are_config_errors(options):
     with pytest.raises(ConfigError, match="components"):
         create_model("hybrid", (1, 28, 28), 16, **options)
+
+
+@pytest.mark.parametrize("d_arch, code_from", [("mlp", "dcgan"), ("dcgan", "mlp"), ("mlp+dcgan", "resnet")])
+def test_code_from_must_name_a_judge_of_the_discriminator(d_arch, code_from):
+    with pytest.raises(ConfigError, match="code_from"):
+        create_model("hybrid", (1, 28, 28), 16, discriminator=d_arch, components=10, code_from=code_from)

@@ -35,7 +35,7 @@ from gankit.errors import ConfigError
 from gankit.models import register_model
 from gankit.models.base import GANPair
 from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator
-from gankit.models.layers import check_choice, check_conditional, check_pack, check_square_size, discrete_codes, pack
+from gankit.models.layers import check_choice, check_conditional, check_pack, check_square_size, discrete_codes, pack, sn
 from gankit.models.mlp import MLPDiscriminator, MLPGenerator
 
 ARCHS = ("mlp", "dcgan")
@@ -87,20 +87,23 @@ class InfoDiscriminator(nn.Module):
     """images (B, C, H, W) -> logits (B,), code logits (B, K, codes).
 
     The sum of its judges' logits (one judge: that D alone), and InfoGAN's Q network: a linear
-    head on the judges' last hidden features, concatenated, sharing all of D's layers as in
-    Chen et al. (2016).
+    head on the last hidden features of the judges ``readers`` names, concatenated, sharing D's
+    layers as in Chen et al. (2016). With ``spectral_norm`` the head is spectrally normalised, so
+    a Q on a spectrally normalised judge is Lipschitz in the image: to be told apart, the code's
+    values must draw images far apart, not hide in faint pixel patterns.
     """
 
-    def __init__(self, judges: list[nn.Module], codes: int, components: int) -> None:
+    def __init__(self, judges: list[nn.Module], readers: list[int], codes: int, components: int, spectral_norm: bool) -> None:
         super().__init__()
-        self.judges = nn.ModuleList(judges)
+        self.judges, self.readers = nn.ModuleList(judges), readers
         self.codes, self.code_components = codes, components  # the trainer adds the InfoGAN term when K > 0
-        self.code_head = nn.Linear(sum(j.hidden_width for j in judges), codes * components)
+        self.code_head = sn(nn.Linear(sum(judges[i].hidden_width for i in readers), codes * components), spectral_norm)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = [judge.hidden(images) for judge in self.judges]  # (B, H_j) each
         logits = sum(judge.logit(h) for judge, h in zip(self.judges, hidden, strict=True))  # (B,)
-        codes = self.code_head(torch.cat(hidden, dim=1)).view(images.shape[0], self.codes, self.code_components)
+        read = torch.cat([hidden[i] for i in self.readers], dim=1)  # (B, sum of the readers' H_j)
+        codes = self.code_head(read).view(images.shape[0], self.codes, self.code_components)
         return logits, codes.transpose(1, 2)  # (B,), (B, K, codes): the layout cross_entropy takes
 
 
@@ -124,12 +127,14 @@ def hybrid(
     mbstd_group: int = 0,
     components: int = 0,
     codes: int = 1,
+    code_from: str = "all",
 ) -> GANPair:
     """G and D each an MLP (``g_hidden``/``d_hidden``, ``dropout``) or a DCGAN half (``g_width``/``d_width``,
     ``g_norm``/``d_norm``, ``spectral_norm`` on D); D may also be ``"mlp+dcgan"``, the sum of both logits, and any D
     may judge ``pack`` images at once (PacGAN). ``mbstd_group`` > 0 gives a DCGAN D the minibatch standard-deviation
     channel (Karras et al. 2018). ``components`` > 0 gives G ``codes`` categorical codes of that many values and D a
-    head that predicts them (InfoGAN; see the module docstring)."""
+    head that predicts them (InfoGAN; see the module docstring) from the features of ``code_from``: every judge of D
+    (``"all"``), or only its ``"mlp"`` or ``"dcgan"`` one (with ``spectral_norm``, a Lipschitz Q)."""
     check_conditional("hybrid", num_classes, conditional=False)
     check_pack("hybrid", pack, num_classes)
     check_choice("generator", generator, ARCHS)
@@ -142,6 +147,10 @@ def hybrid(
             f"model 'hybrid': components must be 0 (no code) or at least 2, with codes >= 1, latent_dim > codes and pack 1; "
             f"got components={components}, codes={codes}, latent_dim={latent_dim}, pack={pack}"
         )
+    check_choice("code_from", code_from, ("all", *ARCHS))
+    if components and code_from != "all" and code_from not in discriminator.split("+"):
+        raise ConfigError(f"model.options.code_from: {code_from!r} is not a judge of discriminator {discriminator!r}; "
+                          f"use 'all' or one of: {', '.join(discriminator.split('+'))}")
     if generator == "dcgan" or discriminator != "mlp":
         check_square_size("hybrid", img_shape, SIZES)
     g_latent = latent_dim - codes + codes * components if components else latent_dim  # the codes enter one-hot
@@ -162,7 +171,10 @@ def hybrid(
             MLPDiscriminator(d_shape, tuple(d_hidden), dropout), DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group)
         )
     if components:
-        d = InfoDiscriminator([d.global_d, d.local_d] if isinstance(d, SumDiscriminator) else [d], codes, components)
+        kinds = discriminator.split("+")  # the judges, in the order the sum D holds them: mlp (global), dcgan (local)
+        judges = [d.global_d, d.local_d] if isinstance(d, SumDiscriminator) else [d]
+        readers = [i for i, kind in enumerate(kinds) if code_from in ("all", kind)]
+        d = InfoDiscriminator(judges, readers, codes, components, spectral_norm)
     if pack > 1:
         d = PackedDiscriminator(d, pack)
     return GANPair(generator=g, discriminator=d)
