@@ -41,7 +41,8 @@ def test_every_preset_builds_its_networks(path):
     """A misspelt or misplaced model option fails here, not twenty minutes into a run."""
     cfg = load_config(path)
     img_shape, classes = PRESET_DATA[cfg.data.name]
-    create_model(cfg.model.name, img_shape, cfg.model.latent_dim, classes if cfg.data.conditional else 0, **cfg.model.options)
+    classes = cfg.data.clusters or (classes if cfg.data.conditional else 0)  # self-conditioning: one class per cluster
+    create_model(cfg.model.name, img_shape, cfg.model.latent_dim, classes, **cfg.model.options)
 
 
 def test_overrides_are_parsed_as_yaml():

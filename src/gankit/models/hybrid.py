@@ -36,21 +36,29 @@ from gankit.models import register_model
 from gankit.models.base import GANPair
 from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator
 from gankit.models.layers import check_choice, check_conditional, check_pack, check_square_size, discrete_codes, pack, sn
-from gankit.models.mlp import MLPDiscriminator, MLPGenerator
+from gankit.models.mlp import MLPConditionalDiscriminator, MLPDiscriminator, MLPGenerator
 
 ARCHS = ("mlp", "dcgan")
 D_ARCHS = (*ARCHS, "mlp+dcgan")
 
 
 class SumDiscriminator(nn.Module):
-    """images (B, C, H, W) -> logits (B,): the sum of a global and a local discriminator's logits."""
+    """images (B, C, H, W) [, labels (B,)] -> logits (B,): the sum of a global and a local discriminator's logits
+    (each with its own projection head when conditional)."""
 
     def __init__(self, global_d: nn.Module, local_d: nn.Module) -> None:
         super().__init__()
         self.global_d, self.local_d = global_d, local_d
+        self.hidden_width = global_d.hidden_width + local_d.hidden_width
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.global_d(images) + self.local_d(images)  # (B,)
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if labels is None:
+            return self.global_d(images) + self.local_d(images)  # (B,)
+        return self.global_d(images, labels) + self.local_d(images, labels)  # (B,)
+
+    def hidden(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, C, H, W) -> both judges' last hidden features side by side (B, H_global + H_local)."""
+        return torch.cat([self.global_d.hidden(images), self.local_d.hidden(images)], dim=1)
 
 
 class PackedDiscriminator(nn.Module):
@@ -181,3 +189,50 @@ def hybrid(
 
 
 hybrid.tiny_kwargs = {"img_shape": (1, 28, 28), "options": {"g_hidden": [16], "d_width": 8}}
+
+
+@register_model("hybrid_cond")
+def hybrid_cond(
+    img_shape: tuple[int, int, int],
+    latent_dim: int,
+    num_classes: int = 0,
+    *,
+    generator: str = "dcgan",
+    discriminator: str = "mlp+dcgan",
+    g_hidden: tuple[int, ...] = (256, 512, 1024),
+    d_hidden: tuple[int, ...] = (512, 256),
+    dropout: float = 0.3,
+    g_width: int = 64,
+    d_width: int = 32,
+    g_norm: str = "batch",
+    d_norm: str = "none",
+    spectral_norm: bool = True,
+    mbstd_group: int = 0,
+    conditioning: str = "cbn",
+) -> GANPair:
+    """Class-conditional ``hybrid``: a DCGAN G with conditional BatchNorm (``conditioning: cbn``; de Vries et al.
+    2017) or a class embedding beside z (``embed``), or an MLP G reading the one-hot class; every judge of D has a
+    projection head (Miyato & Koyama, "cGANs with Projection Discriminator", ICLR 2018), and ``mlp+dcgan`` sums them."""
+    check_conditional("hybrid_cond", num_classes, conditional=True)
+    check_choice("generator", generator, ARCHS)
+    check_choice("discriminator", discriminator, D_ARCHS)
+    check_choice("conditioning", conditioning, ("cbn", "embed"))
+    if mbstd_group < 0 or (mbstd_group > 0 and discriminator == "mlp"):
+        raise ConfigError(f"model.options.mbstd_group: {mbstd_group} is not allowed with discriminator {discriminator!r}; "
+                          "use 0, or a positive group size with a 'dcgan' or 'mlp+dcgan' discriminator")
+    if generator == "dcgan" or discriminator != "mlp":
+        check_square_size("hybrid_cond", img_shape, SIZES)
+    g: nn.Module = (
+        MLPGenerator(img_shape, latent_dim, tuple(g_hidden), num_classes) if generator == "mlp"
+        else DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes=num_classes, conditioning=conditioning)
+    )
+    judges = []
+    if discriminator in ("mlp", "mlp+dcgan"):
+        judges.append(MLPConditionalDiscriminator(img_shape, num_classes, tuple(d_hidden), dropout))
+    if discriminator in ("dcgan", "mlp+dcgan"):
+        judges.append(DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group, num_classes=num_classes))
+    d = SumDiscriminator(*judges) if len(judges) == 2 else judges[0]
+    return GANPair(generator=g, discriminator=d)
+
+
+hybrid_cond.tiny_kwargs = {"img_shape": (1, 28, 28), "num_classes": 3, "options": {"g_width": 8, "d_hidden": [16], "d_width": 8}}

@@ -54,7 +54,8 @@ def check_square_size(family: str, img_shape: tuple[int, ...], sizes: tuple[int,
 def check_conditional(family: str, num_classes: int, conditional: bool) -> None:
     """Conditional families need labels, unconditional ones refuse them; one clear line either way."""
     if conditional and num_classes <= 0:
-        raise ConfigError(f"model {family!r} is class-conditional; set data.conditional=true on a labelled dataset")
+        raise ConfigError(f"model {family!r} is class-conditional; set data.conditional=true on a labelled dataset, "
+                          "or data.clusters=k to condition on clusters of D's features")
     if not conditional and num_classes > 0:
         raise ConfigError(f"model {family!r} is unconditional; set data.conditional=false or use {family}_cond")
 

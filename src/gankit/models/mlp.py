@@ -115,11 +115,16 @@ class MLPConditionalDiscriminator(nn.Module):
         self.twin_classifier = twin and auxiliary
         layers, width = _discriminator_layers(img_shape, hidden, dropout)
         self.features = nn.Sequential(*layers)  # (B, width)
+        self.hidden_width = width
         self.head = ProjectionHead(width, num_classes, spectral=False, auxiliary=auxiliary, twin=twin, projection=projection)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor):
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
         return self.head(self.features(images), labels)  # (B,) [, (B, K)]
+
+    def hidden(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, C, H, W) -> the last hidden layer (B, H), which the class head reads."""
+        return self.features(images)
 
 
 @register_model("mlp_cond")

@@ -39,6 +39,12 @@ class DataConfig:
     fake_labels: str = _field("data", choices=("data", "uniform"))
     """Conditional training: the classes G is asked for, in the training set's shares (``data``) or all alike
     (``uniform``). The same on balanced data; on unbalanced data (the emoji) ``uniform`` trained far worse."""
+    clusters: int = _field(0, min=0)
+    """Self-conditioning (Liu et al. 2020): > 0 trains a conditional model (``hybrid_cond``, ``dcgan_cond``, ...) on
+    this many k-means clusters of D's features of the real images in place of labels, G asked for each in its share;
+    0 is off. Needs ``conditional: false``: the data's own labels are never used."""
+    recluster_every: int = _field(2000, min=1)
+    """Self-conditioning: steps between two clusterings (each matched to the last, so a cluster keeps its index)."""
     folder: str | None = None
     """The image folder (any tree of PNG/JPEG/WebP/BMP/TIFF) when ``name`` is ``folder``; labels are its sub-folders."""
     image_size: int | None = _field(None, min=32, max=256)

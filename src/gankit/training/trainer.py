@@ -128,11 +128,16 @@ class Trainer:
         self.dataset = dataset if dataset is not None else load_data(cfg.data, "train")
         if cfg.data.conditional and self.dataset.labels is None:
             raise ConfigError(f"data.conditional: dataset {cfg.data.name!r} has no labels")
-        self.num_classes = self.dataset.num_classes if cfg.data.conditional else 0
-        # The training set's class shares: sampling draws labels in these proportions (FID compares like with like).
-        if self.num_classes:
-            self._label_shares = torch.bincount(self.dataset.labels, minlength=self.num_classes).double() / len(self.dataset)
-        self.class_prior = self._label_shares.tolist() if self.num_classes else None
+        if cfg.data.clusters and cfg.data.conditional:
+            raise ConfigError("data.clusters: self-conditioning makes its own labels from D's features; set data.conditional to false")
+        if cfg.data.clusters > len(self.dataset):
+            raise ConfigError(f"data.clusters: {cfg.data.clusters} is more than the {len(self.dataset)} training images")
+        self.num_classes = cfg.data.clusters or (self.dataset.num_classes if cfg.data.conditional else 0)
+        # The labels of the real images: the data's own, or (self-conditioning) D's clusters, set once D exists.
+        self.real_labels = self.dataset.labels if cfg.data.conditional else None
+        self.class_prior: list[float] | None = None
+        if self.real_labels is not None:
+            self._set_label_shares()
         try:
             self.sampler = EpochSampler(len(self.dataset), cfg.train.batch_size, cfg.train.seed)
         except ValueError as exc:
@@ -152,6 +157,10 @@ class Trainer:
         self.opt_g = make_adam(self.generator.parameters(), cfg.optim.lr_g, betas, self.device)
         self.opt_d = make_adam(self.discriminator.parameters(), cfg.optim.lr_d, betas, self.device)
         self._setup_stabilisers(cfg)
+        if cfg.data.clusters:
+            if not callable(getattr(self.discriminator, "hidden", None)):
+                raise ConfigError(f"data.clusters: model {cfg.model.name!r} has no discriminator features to cluster; "
+                                  "use hybrid_cond or dcgan_cond")
 
         # Noise comes from a generator of its own (on the CPU, so results do not depend on the device).
         self.noise = torch.Generator().manual_seed(cfg.train.seed)
@@ -167,6 +176,8 @@ class Trainer:
         self._fid_monitor = None  # built on the first in-training FID (train.fid_every)
         self.rollbacks = 0
         self._good_checkpoint: bytes | None = None  # the last state known finite, as written to disk
+        if cfg.data.clusters:
+            self.recluster()  # the first labels: clusters of the untrained D's features
 
     # ----------------------------------------------------------------- paths
     @property
@@ -212,6 +223,21 @@ class Trainer:
         if cfg.train.compile:
             self.generator.compile()
             self.discriminator.compile()
+
+    def _set_label_shares(self) -> None:
+        """The real labels' shares: G is asked for each class in this proportion (FID compares like with like)."""
+        self._label_shares = torch.bincount(self.real_labels, minlength=self.num_classes).double() / len(self.real_labels)
+        self.class_prior = self._label_shares.tolist()
+
+    def recluster(self) -> None:
+        """Self-conditioning (Liu et al. 2020): the real images' labels become the k-means clusters of D's features,
+        matched to the previous clustering. Every process computes the same clusters from the same weights and seed."""
+        from gankit.training.selfcond import cluster_labels, real_features
+
+        features = real_features(self.discriminator, self.dataset, self.device, self.memory_format)  # (N, F)
+        seed = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + self.step)
+        self.real_labels = cluster_labels(features, self.cfg.data.clusters, seed, previous=self.real_labels)
+        self._set_label_shares()
 
     @property
     def sampling_generator(self) -> nn.Module:
@@ -407,7 +433,7 @@ class Trainer:
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self.sampler.indices(self.step)
         real = self._to_device(self.dataset.batch(idx))
-        labels = self.dataset.labels[idx].to(self.device) if self.num_classes else None
+        labels = self.real_labels[idx].to(self.device) if self.num_classes else None
         return real, labels
 
     # ------------------------------------------------------- state and files
@@ -428,6 +454,7 @@ class Trainer:
             "img_shape": list(self.dataset.img_shape),
             "num_classes": self.num_classes,
             **({"class_prior": self.class_prior} if self.class_prior is not None else {}),
+            **({"cluster_labels": self.real_labels} if self.cfg.data.clusters else {}),
             **({"generator_ema": self.ema.state_dict()} if self.ema is not None else {}),
         }
 
@@ -457,6 +484,13 @@ class Trainer:
             self.step = step
             self.elapsed = float(state.get("elapsed_seconds", 0.0))
             self.rollbacks = int(state.get("rollbacks", 0))
+            if self.cfg.data.clusters:
+                labels = state["cluster_labels"]
+                if not (isinstance(labels, torch.Tensor) and labels.dtype == torch.long and labels.shape == (len(self.dataset),)
+                        and int(labels.min()) >= 0 and int(labels.max()) < self.num_classes):
+                    raise ValueError(f"cluster_labels must be {len(self.dataset)} integers in 0..{self.num_classes - 1}")
+                self.real_labels = labels
+                self._set_label_shares()
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
             first = first_line(exc)
             raise CheckpointError(f"{origin}: does not match this model ({first})") from None
@@ -632,6 +666,8 @@ class Trainer:
                         log.warning("%s", warning)
                 if in_epoch == 0 and epoch % train_cfg.sample_every_epochs == 0:
                     self.save_samples(f"epoch-{epoch:04d}")
+                if self.cfg.data.clusters and self.step % self.cfg.data.recluster_every == 0 and self.step < total:
+                    self.recluster()
                 if self.step % train_cfg.checkpoint_every == 0 and self.step < total:
                     self._add_elapsed(start)
                     start = time.perf_counter()
