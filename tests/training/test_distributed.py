@@ -109,6 +109,25 @@ def test_two_processes_match_one_and_resume_on_either_count(tmp_path):
     _assert_same_training_state(_final(one), _final(one_to_two))
 
 
+def test_self_conditioning_on_two_processes_matches_one(tmp_path):
+    """data.clusters: both processes condition on the same clusters, and the run matches one process's."""
+    config = tmp_path / "selfcond.yaml"
+    config.write_text(yaml.safe_dump({
+        "data": {"name": "squares", "clusters": 3, "recluster_every": 2},
+        # An MLP G (no BatchNorm) and no dropout: the same computation on one process and on two.
+        "model": {"name": "hybrid_cond", "latent_dim": 16,
+                  "options": {"generator": "mlp", "g_hidden": [32], "d_hidden": [32], "dropout": 0.0, "d_width": 4}},
+        "train": {"batch_size": 32, "max_steps": STEPS, "checkpoint_every": 3, "log_every": 2, "num_samples": 16, "device": "cpu"},
+    }))
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["train", str(config), "--run-dir", str(one), "--no-progress"]) == 0
+    _torchrun("train", str(config), "--run-dir", str(two))
+    a, b = _final(one), _final(two)
+    assert torch.equal(a["cluster_labels"], b["cluster_labels"])
+    assert a["class_prior"] == pytest.approx(b["class_prior"])
+    _assert_same_training_state(a, b)
+
+
 def test_the_global_batch_must_split_evenly():
     train = TrainConfig(batch_size=30)
     assert resolve_batch(train, 3) == 10 and train.batch_per_process == 10

@@ -232,8 +232,17 @@ class DistributedTrainer(Trainer):
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         idx = self.sampler.indices(self.step)[self._my_slice()]  # this process's part of the global batch
         real = self._to_device(self.dataset.batch(idx))
-        labels = self.dataset.labels[idx].to(self.device) if self.num_classes else None
+        labels = self.real_labels[idx].to(self.device) if self.num_classes else None
         return real, labels
+
+    def recluster(self) -> None:
+        """Self-conditioning: every process clusters the same features; rank 0's labels are then broadcast, so that
+        no difference in float summation order can leave two processes with different labels."""
+        super().recluster()
+        labels = self.real_labels.to(self.ctx.device)
+        torch.distributed.broadcast(labels, src=0)
+        self.real_labels = labels.cpu()
+        self._set_label_shares()
 
     def sample_noise(self, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         z, labels = super().sample_noise(batch * self.ctx.world_size)  # the global draw keeps every process in step
