@@ -21,8 +21,11 @@ linear head on its last hidden features that predicts them: InfoGAN (Chen et al.
 "InfoGAN: Interpretable Representation Learning by Information Maximizing
 Generative Adversarial Nets", NeurIPS 2016). Both networks minimise the code's
 cross-entropy (``reg.info_weight``), so each code value comes to mean something
-G draws, in the share the code is drawn: on MNIST a 10-valued code becomes the
-digit (the paper's Figure 2), on Stacked MNIST three of them the three digits.
+G draws, in the share the code is drawn. In the paper a 10-valued code on MNIST
+became the digit; here (``benchmarks/code_digits.py``) it became the digit of 70%
+of the samples, some digits taking two values and some none, and on Stacked MNIST
+three codes tracked the three channels' digits for a third of the samples only
+(BENCHMARKS.md, [models] fifteenth session).
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ from gankit.models.mlp import MLPConditionalDiscriminator, MLPDiscriminator, MLP
 
 ARCHS = ("mlp", "dcgan")
 D_ARCHS = (*ARCHS, "mlp+dcgan")
+
+
+def _check_mbstd(mbstd_group: int, discriminator: str) -> None:
+    if mbstd_group < 0 or (mbstd_group > 0 and discriminator == "mlp"):
+        raise ConfigError(f"model.options.mbstd_group: {mbstd_group} is not allowed with discriminator {discriminator!r}; "
+                          "use 0, or a positive group size with a 'dcgan' or 'mlp+dcgan' discriminator")
 
 
 class SumDiscriminator(nn.Module):
@@ -147,9 +156,7 @@ def hybrid(
     check_pack("hybrid", pack, num_classes)
     check_choice("generator", generator, ARCHS)
     check_choice("discriminator", discriminator, D_ARCHS)
-    if mbstd_group < 0 or (mbstd_group > 0 and discriminator == "mlp"):
-        raise ConfigError(f"model.options.mbstd_group: {mbstd_group} is not allowed with discriminator {discriminator!r}; "
-                          "use 0, or a positive group size with a 'dcgan' or 'mlp+dcgan' discriminator")
+    _check_mbstd(mbstd_group, discriminator)
     if components < 0 or components == 1 or codes < 1 or (components and (pack > 1 or latent_dim <= codes)):
         raise ConfigError(
             f"model 'hybrid': components must be 0 (no code) or at least 2, with codes >= 1, latent_dim > codes and pack 1; "
@@ -217,9 +224,7 @@ def hybrid_cond(
     check_choice("generator", generator, ARCHS)
     check_choice("discriminator", discriminator, D_ARCHS)
     check_choice("conditioning", conditioning, ("cbn", "embed"))
-    if mbstd_group < 0 or (mbstd_group > 0 and discriminator == "mlp"):
-        raise ConfigError(f"model.options.mbstd_group: {mbstd_group} is not allowed with discriminator {discriminator!r}; "
-                          "use 0, or a positive group size with a 'dcgan' or 'mlp+dcgan' discriminator")
+    _check_mbstd(mbstd_group, discriminator)
     if generator == "dcgan" or discriminator != "mlp":
         check_square_size("hybrid_cond", img_shape, SIZES)
     g: nn.Module = (
