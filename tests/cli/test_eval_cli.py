@@ -52,6 +52,7 @@ def test_eval_run_prints_a_table(isolated, ring_run, capsys):
     assert main(["eval", str(run_dir), "--num", "300", "--metrics", "fid"]) == 0
     out = capsys.readouterr().out
     assert "samples (300)" in out and "floor (300 test)" in out and "modes" in out
+    assert "scored on raw vectors" in one_line_error(capsys, ["eval", str(run_dir), "--by-class"])  # before sampling
 
 
 def test_training_logged_fid_and_marked_the_best_checkpoint(ring_run):
@@ -143,6 +144,10 @@ def test_an_image_folder_run_is_scored_against_its_own_folder_and_size(isolated,
     assert main(["eval", str(run), "--num", "20", "--metrics", "fid", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["dataset"] == "folder" and result["metrics"]["fid"] > 0
+    assert main(["eval", str(run), "--num", "20", "--metrics", "pr", "--by-class", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["by_class"]
+    assert [r["class"] for r in rows] == ["blue", "red"]  # the folder's sub-folders
+    assert sum(r["real_share"] for r in rows) == pytest.approx(1.0) and sum(r["sample_share"] for r in rows) == pytest.approx(1.0)
     assert "gankit: error: give either --dataset NAME or --run RUN_DIR" in one_line_error(capsys, ["evaluator", "train"])
 
 

@@ -27,6 +27,19 @@ def test_real_test_images_score_exactly_at_the_floor(squares_evaluator):
     assert result.metrics == result.floor
 
 
+def test_by_class_real_test_images_score_their_floor_in_every_class(squares_evaluator):
+    samples = real_subset("squares", "test", 300)
+    result = evaluate_samples(samples, "squares", "pr", extractor=squares_evaluator, by_class=True)
+    assert len(result.by_class) == 10
+    for row in result.by_class:
+        assert row["precision"] == row["floor_precision"] and row["recall"] == row["floor_recall"]
+    table = format_table(result)
+    assert "by the classifier's class:" in table and "recall (floor)" in table
+    assert [row["class"] for row in result.to_dict()["by_class"]] == [str(c) for c in range(10)]  # squares has no class names
+    with pytest.raises(ConfigError, match="scored on raw vectors"):
+        evaluate_samples(RING.sample(50, 0)[0], "ring", "pr", by_class=True)
+
+
 def test_noise_scores_far_from_the_floor(squares_evaluator):
     noise = torch.randint(0, 256, (300, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     result = evaluate_samples(noise, "squares", "fid,pr,dc", extractor=squares_evaluator)

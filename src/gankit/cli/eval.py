@@ -16,6 +16,7 @@ EXAMPLES = """examples:
   gankit eval runs/mnist_mlp --num 5000 --metrics fid,pr --json
   gankit eval --samples samples.npz --dataset mnist   # key 'images': uint8 (N, C, H, W)
   gankit eval runs/mnist_hybrid --num 2000 --d-keep 0.67  # the 2/3 of 3000 draws D rates most real
+  gankit eval runs/fashion_dcgan --num 2000 --by-class  # precision and recall of each class
   gankit eval runs/mnist_mlp --extractor inception --inception-weights weights-inception-2015-12-05-6726825d.pth
 Every figure is printed beside its floor: the same metric for real test images
 against the real training images, with as many images as samples.
@@ -44,6 +45,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data-dir", help="data root (default: the run's, else $GANKIT_DATA or ~/.cache/gankit/data)")
     p.add_argument("--d-keep", type=float, metavar="F",
                    help="score the num of num/F draws the run's discriminator rates most real (as gankit sample --d-keep)")
+    p.add_argument("--by-class", action="store_true",
+                   help="also split precision and recall by the domain classifier's class (which classes are missed)")
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
@@ -104,7 +107,7 @@ def samples_from_run(run_dir: str, checkpoint: str | None, num: int, seed: int, 
 
 def run(args: argparse.Namespace) -> int:
     from gankit.data import data_load_options, dataset_defaults
-    from gankit.metrics.evaluate import check_samples, evaluate_samples, format_table
+    from gankit.metrics.evaluate import check_by_class, check_samples, evaluate_samples, format_table
     from gankit.metrics.extractors import default_extractor
 
     if bool(args.run_dir) == bool(args.samples):
@@ -131,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
             samples = samples[:args.num]
         check_samples(samples, dataset, data_dir)
         extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)
-        result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed)
+        result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed,
+                                  by_class=args.by_class)
     else:
         data = run_data(Path(args.run_dir))
         dataset = args.dataset or data.name
@@ -140,8 +144,11 @@ def run(args: argparse.Namespace) -> int:
         with dataset_defaults(data.name, **data_load_options(data)):
             num = args.num or default_num(dataset, data_dir)
             extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)  # fail before sampling
+            if args.by_class:
+                check_by_class(extractor, dataset)
             samples = samples_from_run(args.run_dir, args.checkpoint, num, args.seed, args.d_keep)
-            result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed)
+            result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed,
+                                      by_class=args.by_class)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -18,9 +18,10 @@ import torch
 
 from gankit.data import load_dataset
 from gankit.errors import ConfigError
-from gankit.metrics import FIGURES, compute_metrics, needs_probs, parse_metric_names
-from gankit.metrics.extractors import FeatureExtractor, StackedExtractor, default_extractor
-from gankit.metrics.modes import ModeScore, score_mixture, score_stacked
+from gankit.metrics import FIGURES, Features, compute_metrics, needs_probs, parse_metric_names
+from gankit.metrics.extractors import FeatureExtractor, IdentityExtractor, StackedExtractor, default_extractor
+from gankit.metrics.modes import STACKED_MODES, ModeScore, score_mixture, score_stacked
+from gankit.metrics.precision_recall import precision_recall_by_class
 from gankit.metrics.stats_cache import real_features, real_subset
 
 DEFAULT_NUM = 10_000
@@ -38,6 +39,7 @@ class EvalResult:
     floor_num: int = 0
     modes: ModeScore | None = None
     modes_floor: ModeScore | None = None
+    by_class: list[dict[str, Any]] | None = None
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +52,7 @@ class EvalResult:
             "floor_num": self.floor_num,
             "modes": self.modes.to_dict() if self.modes else None,
             "modes_floor": self.modes_floor.to_dict() if self.modes_floor else None,
+            "by_class": self.by_class,
             "notes": list(self.notes),
         }
 
@@ -97,8 +100,13 @@ def evaluate_samples(
     extractor: FeatureExtractor | None = None,
     floor: bool = True,
     seed: int = 0,
+    by_class: bool = False,
 ) -> EvalResult:
-    """Score ``samples`` (as the dataset holds its items) against ``dataset``'s real data."""
+    """Score ``samples`` (as the dataset holds its items) against ``dataset``'s real data.
+
+    With ``by_class``, precision and recall are also split by the classifier's class
+    (:func:`~gankit.metrics.precision_recall.precision_recall_by_class`), floor beside them.
+    """
     check_samples(samples, dataset, data_dir)
     extractor = extractor or default_extractor(dataset, data_dir)
     names = parse_metric_names(metrics) if metrics else default_metric_names(extractor, dataset, data_dir)
@@ -110,6 +118,8 @@ def evaluate_samples(
         if skipped and metrics:
             raise ConfigError(f"--metrics {','.join(skipped)}: needs a classifier, and dataset {dataset!r} is scored on raw vectors")
         names = [n for n in names if not needs_probs(n)]
+    if by_class:
+        check_by_class(extractor, dataset, reference)
     result = EvalResult(dataset, extractor.id, num, compute_metrics(names, reference, fake, seed=seed))
     if len(reference) < num:
         result.notes.append(f"only {len(reference)} real training items as the reference set")
@@ -122,7 +132,30 @@ def evaluate_samples(
         result.floor = compute_metrics(names, reference, test, seed=seed)
         if result.modes is not None:
             result.modes_floor = mode_score(real_subset(dataset, "test", num, data_dir, seed), dataset, extractor)
+    if by_class:
+        result.by_class = class_rows(reference, fake, test if floor else None, load_dataset(dataset, "train", data_dir).class_names)
     return result
+
+
+MAX_CLASS_ROWS = 100
+
+
+def check_by_class(extractor: FeatureExtractor, dataset: str, reference: Features | None = None) -> None:
+    """A per-class table needs a classifier with a readable number of classes (checked before sampling, then on ``reference``)."""
+    if isinstance(extractor, IdentityExtractor) or (reference is not None and reference.probs is None):
+        raise ConfigError(f"--by-class: needs a classifier, and dataset {dataset!r} is scored on raw vectors")
+    classes = STACKED_MODES if isinstance(extractor, StackedExtractor) else reference.probs.shape[1] if reference is not None else 0
+    if classes > MAX_CLASS_ROWS:
+        raise ConfigError(f"--by-class: dataset {dataset!r} has {classes} classes; the table is printed for at most {MAX_CLASS_ROWS}")
+
+
+def class_rows(reference: Features, fake: Features, test: Features | None, names: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Per class: its name, the samples' figures, and the real test items' (the floor) when given."""
+    rows = precision_recall_by_class(reference, fake)
+    floor_rows = precision_recall_by_class(reference, test) if test is not None else [{}] * len(rows)
+    names = names if len(names) == len(rows) else tuple(str(c) for c in range(len(rows)))
+    return [{"class": name, **row, **{f"floor_{k}": v for k, v in floor.items() if k in ("precision", "recall")}}
+            for name, row, floor in zip(names, rows, floor_rows)]
 
 
 def _fmt(value: float | None) -> str:
@@ -155,11 +188,28 @@ def format_table(result: EvalResult) -> str:
         rows.append(("mode_kl", _fmt(m.reverse_kl), _fmt(f.reverse_kl) if f else "", "lower"))
         if m.channel_kl is not None:
             rows.append(("channel_kl", _fmt_channels(m), _fmt_channels(f) if f else "", "lower"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = [f"dataset {result.dataset}, features: {result.extractor}"]
-    for i, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j]) for j, cell in enumerate(row)).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines = [f"dataset {result.dataset}, features: {result.extractor}", *_aligned(rows)]
+    if result.by_class:
+        lines += ["", *format_class_table(result.by_class)]
     lines += [f"note: {n}" for n in result.notes]
     return "\n".join(lines)
+
+
+def format_class_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Per-class shares, precision and recall, the floor in brackets when measured."""
+    def pair(row: dict[str, Any], key: str) -> str:
+        value = "-" if row[key] is None else f"{row[key]:.3f}"
+        floor = row.get(f"floor_{key}", "absent")
+        return value if floor == "absent" else f"{value} ({'-' if floor is None else f'{floor:.2f}'})"
+
+    table = [("class", "real", "samples", "precision (floor)", "recall (floor)")]
+    table += [(str(r["class"]), f"{100 * r['real_share']:.1f}%", f"{100 * r['sample_share']:.1f}%", pair(r, "precision"), pair(r, "recall"))
+              for r in rows]
+    return ["by the classifier's class:", *_aligned(table)]
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows of cells as text columns: the first left-aligned, the others right-aligned, a rule under the header."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[j]) if j == 0 else cell.rjust(widths[j]) for j, cell in enumerate(row)).rstrip() for row in rows]
+    return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
