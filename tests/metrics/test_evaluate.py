@@ -36,6 +36,8 @@ def test_by_class_real_test_images_score_their_floor_in_every_class(squares_eval
     table = format_table(result)
     assert "by the classifier's class:" in table and "recall (floor)" in table
     assert [row["class"] for row in result.to_dict()["by_class"]] == [str(c) for c in range(10)]  # squares has no class names
+    without_floor = evaluate_samples(samples, "squares", "pr", extractor=squares_evaluator, by_class=True, floor=False)
+    assert "floor" not in format_table(without_floor) and "floor_recall" not in without_floor.by_class[0]
     with pytest.raises(ConfigError, match="scored on raw vectors"):
         evaluate_samples(RING.sample(50, 0)[0], "ring", "pr", by_class=True)
 

@@ -202,7 +202,8 @@ def format_class_table(rows: list[dict[str, Any]]) -> list[str]:
         floor = row.get(f"floor_{key}", "absent")
         return value if floor == "absent" else f"{value} ({'-' if floor is None else f'{floor:.2f}'})"
 
-    table = [("class", "real", "samples", "precision (floor)", "recall (floor)")]
+    floor = " (floor)" if "floor_recall" in rows[0] else ""
+    table = [("class", "real", "samples", f"precision{floor}", f"recall{floor}")]
     table += [(str(r["class"]), f"{100 * r['real_share']:.1f}%", f"{100 * r['sample_share']:.1f}%", pair(r, "precision"), pair(r, "recall"))
               for r in rows]
     return ["by the classifier's class:", *_aligned(table)]
