@@ -15,10 +15,9 @@ from gankit.metrics import Features, Figure, register_metric
 from gankit.metrics.knn import ball_counts, kth_neighbour_distances
 
 
-def manifold_coverage(queries, points, k: int) -> float:
-    """Fraction of ``queries`` inside at least one k-NN ball of ``points``."""
-    radii = kth_neighbour_distances(points, k)
-    return float((ball_counts(queries, points, radii) > 0).double().mean())
+def on_manifold(queries, points, k: int):
+    """(M,) bool: is each of ``queries`` inside at least one k-NN ball of ``points``."""
+    return ball_counts(queries, points, kth_neighbour_distances(points, k)) > 0
 
 
 @register_metric(
@@ -31,8 +30,8 @@ def manifold_coverage(queries, points, k: int) -> float:
 def precision_recall(real: Features, fake: Features, k: int = 3) -> dict[str, float]:
     """Precision and recall of the generated set against the real set."""
     return {
-        "precision": manifold_coverage(fake.features, real.features, k),
-        "recall": manifold_coverage(real.features, fake.features, k),
+        "precision": float(on_manifold(fake.features, real.features, k).double().mean()),
+        "recall": float(on_manifold(real.features, fake.features, k).double().mean()),
     }
 
 
@@ -48,8 +47,8 @@ def precision_recall_by_class(real: Features, fake: Features, k: int = 3) -> lis
     """
     if real.probs is None or fake.probs is None:
         raise ValueError("precision and recall by class need class probabilities (a classifier's features)")
-    on_real = ball_counts(fake.features, real.features, kth_neighbour_distances(real.features, k)) > 0  # (N_fake,)
-    on_fake = ball_counts(real.features, fake.features, kth_neighbour_distances(fake.features, k)) > 0  # (N_real,)
+    on_real = on_manifold(fake.features, real.features, k)  # (N_fake,)
+    on_fake = on_manifold(real.features, fake.features, k)  # (N_real,)
     real_class, fake_class = real.probs.argmax(dim=1), fake.probs.argmax(dim=1)
     rows = []
     for c in range(real.probs.shape[1]):
