@@ -1,8 +1,9 @@
 """Hardware efficiency: achieved FLOP/s of training steps against the machine's matmul peak.
 
 In one run: the peak of a large fp32 and a large bf16 matmul on this machine, then the
-FLOPs of one training step of each preset counted with ``torch.utils.flop_counter``
-(forward and backward, matmuls and convolutions) and the step's measured time.
+FLOPs of a training step of each preset counted with ``torch.utils.flop_counter``'s
+formulas (forward and backward, matmuls and convolutions; averaged over one cycle of
+lazy R1 steps, which cost more) and the step's measured time.
 
     python benchmarks/flops.py [--presets mnist_mlp ...] [--steps 30] [--set train.precision=bf16]
 """
@@ -15,7 +16,8 @@ import time
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from gankit.data import load_dataset
 from gankit.training.config import load_config
@@ -36,11 +38,34 @@ def matmul_peak(dtype: torch.dtype, n: int = 2048, repeats: int = 10) -> float:
     return 2 * n**3 / best
 
 
-def step_flops(trainer: Trainer) -> int:
-    real, labels = trainer.next_batch()
-    with FlopCounterMode(display=False) as counter:
-        trainer.train_step(real, labels)
-    return counter.get_total_flops()
+class FlopCount(TorchDispatchMode):
+    """Total FLOPs of the ops run inside it, by ``torch.utils.flop_counter``'s formulas.
+
+    ``FlopCounterMode`` itself also tracks modules with backward hooks, which
+    ``torch.autograd.grad`` on a leaf (R1's gradient of D's output by the real batch) refuses.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def step_flops(trainer: Trainer) -> float:
+    """FLOPs per step, averaged over one cycle of ``reg.r1_every`` steps (R1 runs on the first)."""
+    cycle = trainer.cfg.reg.r1_every if trainer.cfg.reg.r1_gamma > 0 else 1
+    with FlopCount() as counter:
+        for _ in range(cycle):
+            trainer.train_step(*trainer.next_batch())
+            trainer.step += 1
+    return counter.total / cycle
 
 
 def step_seconds(trainer: Trainer, steps: int) -> float:
