@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from gankit.models.layers import ConditionalBatchNorm2d, MinibatchStdDev, ProjectionHead, pack, sn, upsampling_plan
+from gankit.models.layers import ConditionalBatchNorm2d, Dropout, MinibatchStdDev, ProjectionHead, pack, sn, upsampling_plan
 
 
 def test_minibatch_stddev_matches_a_loop():
@@ -90,3 +90,38 @@ def test_spectral_norm_makes_the_top_singular_value_one():
 
 def test_upsampling_plan():
     assert [upsampling_plan(s) for s in (28, 32, 64, 128)] == [(7, 2), (4, 3), (4, 4), (4, 5)]
+
+
+def test_dropout_on_float32_is_torchs_dropout_draw_for_draw():
+    x = torch.randn(64, 300)
+    torch.manual_seed(5)
+    ours = Dropout(0.3)(x)
+    torch.manual_seed(5)
+    assert torch.equal(ours, torch.nn.functional.dropout(x, 0.3, training=True))
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.5, 0.9])
+def test_bf16_dropout_keeps_each_position_with_probability_one_minus_p(p):
+    """Every one of the four 16-bit lanes of each int64 draw is a fair coin: a top bit stuck at 0 would keep
+    every fourth element. 1,000,000 draws per lane: 6 standard deviations is at most 0.003."""
+    torch.manual_seed(0)
+    n = 4_000_000 + 3  # not a multiple of 4: the last int64 is cut
+    out = Dropout(p)(torch.ones(n, dtype=torch.bfloat16))
+    kept = out != 0
+    scale = torch.tensor(1 / (1 - p), dtype=torch.bfloat16)
+    assert torch.equal(out[kept], scale.expand(int(kept.sum())))  # kept values scaled by 1 / (1 - p), as F.dropout
+    for lane in range(4):
+        assert abs(kept[lane::4].double().mean().item() - (1 - p)) < 0.003
+    # neighbours are independent: P(both kept) = (1 - p)^2
+    assert abs((kept[:-1] & kept[1:]).double().mean().item() - (1 - p) ** 2) < 0.003
+
+
+def test_bf16_dropout_gradient_is_the_same_mask_and_eval_is_the_identity():
+    layer = Dropout(0.4)
+    x = torch.randn(32, 50).bfloat16().requires_grad_(True)
+    out = layer(x)
+    out.sum().backward()
+    expected_grad = torch.where(out != 0, torch.tensor(1 / 0.6, dtype=torch.bfloat16), torch.tensor(0.0, dtype=torch.bfloat16))
+    assert torch.equal(x.grad, expected_grad)
+    layer.eval()
+    assert torch.equal(layer(x), x)

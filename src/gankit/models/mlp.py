@@ -17,7 +17,7 @@ from torch import nn
 
 from gankit.models import register_model
 from gankit.models.base import GANPair
-from gankit.models.layers import ProjectionHead, check_conditional, check_twin, resolve_projection
+from gankit.models.layers import Dropout, ProjectionHead, check_conditional, check_twin, resolve_projection
 
 
 class MLPGenerator(nn.Module):
@@ -53,7 +53,7 @@ def _discriminator_layers(img_shape: tuple[int, ...], hidden: tuple[int, ...], d
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(img_shape)
     for h in hidden:
-        layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+        layers += [nn.Linear(width, h), nn.LeakyReLU(0.2), Dropout(dropout)]
         width = h
     return layers, width
 
