@@ -6,6 +6,8 @@ formulas (forward and backward, matmuls and convolutions; averaged over one cycl
 lazy R1 steps, which cost more) and the step's measured time.
 
     python benchmarks/flops.py [--presets mnist_mlp ...] [--steps 30] [--set train.precision=bf16]
+
+Without ``--presets`` every preset in configs/ is measured as shipped (its own precision and batch).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def step_seconds(trainer: Trainer, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=["mnist_mlp"])
+    parser.add_argument("--presets", nargs="+", default=sorted(p.stem for p in CONFIGS.glob("*.yaml")))
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args()
@@ -89,7 +91,7 @@ def main() -> None:
     fp32, bf16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"peak matmul 2048^3: fp32 {fp32 / 1e9:.0f} GFLOP/s, bf16 {bf16 / 1e9:.0f} GFLOP/s (bf16/fp32 {bf16 / fp32:.1f}x)")
-    print(f"{'preset':<22}{'precision':>10}{'GFLOP/step':>12}{'ms/step':>10}{'GFLOP/s':>10}{'% fp32 peak':>13}{'% bf16 peak':>13}")
+    print(f"{'preset':<22}{'precision':>10}{'batch':>7}{'GFLOP/step':>12}{'ms/step':>10}{'GFLOP/s':>10}{'% fp32 peak':>13}{'% bf16 peak':>13}")
     for name in args.presets:
         cfg = load_config(CONFIGS / f"{name}.yaml", args.overrides)
         dataset = load_dataset(cfg.data.name, "train", cfg.data.dir)
@@ -99,7 +101,7 @@ def main() -> None:
             seconds = step_seconds(trainer, args.steps)
         rate = flops / seconds
         print(
-            f"{name:<22}{cfg.train.precision:>10}{flops / 1e9:>12.2f}{seconds * 1e3:>10.1f}{rate / 1e9:>10.1f}"
+            f"{name:<22}{cfg.train.precision:>10}{cfg.train.batch_size:>7}{flops / 1e9:>12.2f}{seconds * 1e3:>10.1f}{rate / 1e9:>10.1f}"
             f"{100 * rate / fp32:>12.0f}%{100 * rate / bf16:>12.0f}%"
         )
 
