@@ -1,12 +1,14 @@
 """Where the reference MLP's training step spends its time: hand-written step variants against the classic loop.
 
-Not gankit's trainer: three minimal versions of its step (one generator forward, D on
-[real; fake] in one call, fused Adam) that differ only in precision, timed interleaved
+Not gankit's trainer: four minimal versions of its step (one generator forward, D on
+[real; fake] in one call, fused Adam) that differ only in precision and compilation, timed interleaved
 with the classic tutorial loop in this one process, with the reference D's dropout on or
 off. It answers what the [perf] 4x target would need, not what gankit does:
 
 - ``fp32``: everything in float32.
 - ``autocast``: bfloat16 autocast, as ``train.precision: bf16`` (weights cast on every call).
+- ``compiled``: ``autocast`` with G and D under ``torch.compile`` (as ``train.compile: true``;
+  compilation happens in the warm-up, outside the timed rounds).
 - ``bf16-weights``: the networks held in bfloat16, gradients copied to float32 master
   weights for Adam and the weights copied back after each step (Micikevicius et al.,
   "Mixed Precision Training", ICLR 2018).
@@ -36,7 +38,7 @@ from gankit.models import create_model  # noqa: E402
 
 
 class StepVariant:
-    """The reference MLP G and D trained by one of the three step variants."""
+    """The reference MLP G and D trained by one of the step variants."""
 
     def __init__(self, mode: str, data: torch.Tensor, batch: int, dropout: float) -> None:
         pair = create_model("mlp", (1, 28, 28), 100, dropout=dropout)
@@ -46,6 +48,8 @@ class StepVariant:
             self.compute = tuple(copy.deepcopy(m).to(torch.bfloat16) for m in self.master)
         else:
             self.compute = self.master
+        if mode == "compiled":
+            self.compute = tuple(torch.compile(m) for m in self.master)
         self.opts = [torch.optim.Adam(m.parameters(), 2e-4, betas=(0.5, 0.999), fused=True) for m in self.master]
 
     def _update(self, i: int) -> None:
@@ -63,7 +67,7 @@ class StepVariant:
         dtype = torch.bfloat16 if self.mode == "bf16-weights" else torch.float32
         real = self.data[torch.randint(len(self.data), (self.batch,))].to(dtype)  # (B, 1, 28, 28)
         z = torch.randn(self.batch, 100).to(dtype)
-        with torch.autocast("cpu", torch.bfloat16, enabled=self.mode == "autocast"):
+        with torch.autocast("cpu", torch.bfloat16, enabled=self.mode in ("autocast", "compiled")):
             fake = G(z)
             logits = D(torch.cat([real, fake.detach()])).float()  # (2B,)
         real_logits, fake_logits = logits.chunk(2)
@@ -72,7 +76,7 @@ class StepVariant:
         d_loss.backward()
         self._update(1)
         D.requires_grad_(False)
-        with torch.autocast("cpu", torch.bfloat16, enabled=self.mode == "autocast"):
+        with torch.autocast("cpu", torch.bfloat16, enabled=self.mode in ("autocast", "compiled")):
             g_loss = F.softplus(-D(fake).float()).mean()
         self.opts[0].zero_grad(set_to_none=True)
         g_loss.backward()
@@ -98,7 +102,7 @@ def main() -> None:
     classic = ClassicGAN(dataset.images, dataset.labels, batch_size=args.batch_size)
     loops = {"classic": classic}
     for dropout in (0.3, 0.0):
-        for mode in ("fp32", "autocast", "bf16-weights"):
+        for mode in ("fp32", "autocast", "compiled", "bf16-weights"):
             loops[f"{mode}, dropout {dropout}"] = StepVariant(mode, data, args.batch_size, dropout)
     for loop in loops.values():
         loop.images_per_second(10)  # warm-up
