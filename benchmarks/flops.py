@@ -3,7 +3,7 @@
 In one run: the peak of a large fp32 and a large bf16 matmul on this machine, then the
 FLOPs of a training step of each preset counted with ``torch.utils.flop_counter``'s
 formulas (forward and backward, matmuls and convolutions; averaged over one cycle of
-lazy R1 steps, which cost more) and the step's measured time.
+lazy R1 steps, which cost more) and the step's measured time, hence images/s.
 
     python benchmarks/flops.py [--presets mnist_mlp ...] [--steps 30] [--set train.precision=bf16]
 
@@ -91,7 +91,7 @@ def main() -> None:
     fp32, bf16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"peak matmul 2048^3: fp32 {fp32 / 1e9:.0f} GFLOP/s, bf16 {bf16 / 1e9:.0f} GFLOP/s (bf16/fp32 {bf16 / fp32:.1f}x)")
-    print(f"{'preset':<22}{'precision':>10}{'batch':>7}{'GFLOP/step':>12}{'ms/step':>10}{'GFLOP/s':>10}{'% fp32 peak':>13}{'% bf16 peak':>13}")
+    print(f"{'preset':<22}{'precision':>10}{'batch':>7}{'GFLOP/step':>12}{'ms/step':>10}{'img/s':>9}{'GFLOP/s':>10}{'% fp32 peak':>13}{'% bf16 peak':>13}")
     for name in args.presets:
         cfg = load_config(CONFIGS / f"{name}.yaml", args.overrides)
         dataset = load_dataset(cfg.data.name, "train", cfg.data.dir)
@@ -101,7 +101,7 @@ def main() -> None:
             seconds = step_seconds(trainer, args.steps)
         rate = flops / seconds
         print(
-            f"{name:<22}{cfg.train.precision:>10}{cfg.train.batch_size:>7}{flops / 1e9:>12.2f}{seconds * 1e3:>10.1f}{rate / 1e9:>10.1f}"
+            f"{name:<22}{cfg.train.precision:>10}{cfg.train.batch_size:>7}{flops / 1e9:>12.2f}{seconds * 1e3:>10.1f}{cfg.train.batch_size / seconds:>9.0f}{rate / 1e9:>10.1f}"
             f"{100 * rate / fp32:>12.0f}%{100 * rate / bf16:>12.0f}%"
         )
 
