@@ -112,7 +112,7 @@ def discrete_codes(z: torch.Tensor, components: int) -> torch.Tensor:
 
 class Dropout(nn.Dropout):
     """``nn.Dropout`` (Srivastava et al., "Dropout: A Simple Way to Prevent Neural Networks from Overfitting",
-    JMLR 2014), with a mask ~8x cheaper to draw for bfloat16 activations (``train.precision: bf16``).
+    JMLR 2014), with a mask 5x cheaper to draw for bfloat16 activations (``train.precision: bf16``).
 
     PyTorch draws a CPU dropout mask with one ``bernoulli_`` per element, which here costs ~60x
     a bf16 multiply. For bf16 input, 16 random bits per element come from one full-range int64
