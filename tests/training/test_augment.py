@@ -75,3 +75,30 @@ def test_unknown_policy_is_one_clear_error():
 def test_none_and_empty_policies_apply_nothing():
     assert parse_policy("") == ()
     assert parse_policy("none") == ()
+
+
+def _authors_translation(x, gen, ratio=0.125):
+    """DiffAugment_pytorch.py's rand_translation: shifts drawn as there, read through three index grids."""
+    batch, _, height, width = x.shape
+    max_dy, max_dx = int(height * ratio + 0.5), int(width * ratio + 0.5)
+    dy = torch.randint(-max_dy, max_dy + 1, (batch, 1, 1), generator=gen)
+    dx = torch.randint(-max_dx, max_dx + 1, (batch, 1, 1), generator=gen)
+    b, i, j = torch.meshgrid(torch.arange(batch), torch.arange(height), torch.arange(width), indexing="ij")
+    i = torch.clamp(i + dy + 1, 0, height + 1)
+    j = torch.clamp(j + dx + 1, 0, width + 1)
+    padded = F.pad(x, [1, 1, 1, 1])
+    return padded.permute(0, 2, 3, 1)[b, i, j].permute(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("shape", [(16, 3, 28, 28), (5, 1, 17, 40), (4, 2, 64, 64)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_translation_matches_the_authors_code_value_for_value_and_in_its_gradient(shape, dtype):
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(7)).to(dtype)
+    ours_in, theirs_in = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    ours = translation(ours_in, torch.Generator().manual_seed(11))
+    theirs = _authors_translation(theirs_in, torch.Generator().manual_seed(11))
+    assert torch.equal(ours, theirs)
+    weights = torch.randn(*shape, generator=torch.Generator().manual_seed(8)).to(dtype)
+    (ours * weights).sum().backward()
+    (theirs * weights).sum().backward()
+    assert torch.equal(ours_in.grad, theirs_in.grad)
