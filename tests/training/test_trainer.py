@@ -25,15 +25,16 @@ def _assert_same_state(a: Trainer, b: Trainer):
                 assert torch.equal(sa[key], sb[key]), key
 
 
-def test_resume_is_bit_identical(tmp_path):
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])  # bf16: D's dropout masks come from int64 random bits
+def test_resume_is_bit_identical(tmp_path, precision):
     # 64 images per epoch of batch 32 -> 2048 // 32 = 64 steps per epoch; stop mid-epoch at 13
     # and cross an epoch boundary after resuming.
-    straight = _trainer(tmp_path / "a", max_steps=70)
+    straight = _trainer(tmp_path / "a", max_steps=70, precision=precision)
     straight.train(progress=False)
 
-    first = _trainer(tmp_path / "b", max_steps=13)
+    first = _trainer(tmp_path / "b", max_steps=13, precision=precision)
     first.train(progress=False)
-    resumed = _trainer(tmp_path / "b", max_steps=70)
+    resumed = _trainer(tmp_path / "b", max_steps=70, precision=precision)
     assert resumed.resume() is not None and resumed.step == 13
     resumed.train(progress=False)
 
