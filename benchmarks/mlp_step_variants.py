@@ -46,10 +46,10 @@ class StepVariant:
         self.mode, self.data, self.batch = mode, data, batch
         if mode == "bf16-weights":
             self.compute = tuple(copy.deepcopy(m).to(torch.bfloat16) for m in self.master)
+        elif mode == "compiled":
+            self.compute = tuple(torch.compile(m) for m in self.master)
         else:
             self.compute = self.master
-        if mode == "compiled":
-            self.compute = tuple(torch.compile(m) for m in self.master)
         self.opts = [torch.optim.Adam(m.parameters(), 2e-4, betas=(0.5, 0.999), fused=True) for m in self.master]
 
     def _update(self, i: int) -> None:

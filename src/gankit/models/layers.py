@@ -122,7 +122,7 @@ class Dropout(nn.Dropout):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.training and 0 < self.p < 1 and x.dtype == torch.bfloat16):
+        if not (self.training and 0 < self.p < 1 and x.dtype == torch.bfloat16) or self.inplace:
             return super().forward(x)
         return x * bf16_dropout_mask(x.shape, self.p, x.device)
 
