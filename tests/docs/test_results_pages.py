@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -33,7 +34,7 @@ def test_every_command_names_files_that_exist():
 
 
 def test_every_quality_figure_names_its_evaluator_and_floor():
-    data = json.loads(gen.PRESETS.read_text())
+    data = gen.load(gen.PRESETS)
     gen.check_presets(data)  # raises on a missing evaluator, floor or value
     for preset in data["presets"]:
         if preset["figures"]:
@@ -57,6 +58,7 @@ def test_a_figure_without_a_value_per_seed_is_refused():
 @pytest.mark.parametrize("value, text", [
     (1092, "1,092"), (1377.5, "1,377.5"), (148.0, "148.0"), (0.815, "0.815"), (12.2, "12.2"), ("10/10", "10/10"),
     (None, "-"), (62480, "62,480"), (1000.0, "1,000"),
+    (Decimal("0.810"), "0.810"), (Decimal("1377.5"), "1,377.5"), (Decimal("0.0440"), "0.0440"),
 ])
 def test_figures_print_as_written(value, text):
     assert gen.fmt(value) == text
@@ -100,3 +102,22 @@ def test_check_reports_a_stale_page(tmp_path, monkeypatch, capsys):
     assert stale.read_text() == "# Results\n\nFID 1.0\n"  # --check writes nothing
     assert gen.main([]) == 0
     assert gen.main(["--check"]) == 0
+
+
+def test_a_config_keeps_its_description_and_body_and_gets_its_score_lines():
+    text = "# What the preset is.\n# Scores (old): FID 9.\n#   more old figures\n# Train: old\ndata:\n  name: mnist  # a key comment\n"
+    assert gen.render_config(text, ["# Scores: FID 1.", "# Train: new"]) == (
+        "# What the preset is.\n# Scores: FID 1.\n# Train: new\ndata:\n  name: mnist  # a key comment\n"
+    )
+    # a config without score lines gets them after its description
+    assert gen.render_config("# A preset.\ndata: {}\n", ["# Scores: -"]) == "# A preset.\n# Scores: -\ndata: {}\n"
+
+
+def test_generated_config_comments_leave_every_value_as_it_is():
+    import yaml
+
+    for path, text in gen.pages().items():
+        if path.suffix == ".yaml":
+            assert yaml.safe_load(text) == yaml.safe_load(path.read_text())
+            body = [line for line in text.splitlines() if not line.startswith("#")]
+            assert body == [line for line in path.read_text().splitlines() if not line.startswith("#")]
