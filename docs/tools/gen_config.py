@@ -107,6 +107,9 @@ def parse_field(stmt: ast.AnnAssign, doc: str) -> FieldDoc:
         result.default_text = "(required)"
         return result
     call = _call_name(value)
+    keyword_names = {k.arg for k in value.keywords} if isinstance(value, ast.Call) else set()
+    if call not in ("field", "_field") and keyword_names & (set(RULE_NAMES) | {"metadata", "default", "default_factory"}):
+        call = "_field"  # another helper in the style of _field(default, **rules)
     if call in ("field", "_field") and isinstance(value, ast.Call):
         keywords = {k.arg: k.value for k in value.keywords if k.arg}
         if call == "_field" and value.args:
@@ -216,6 +219,14 @@ def sections(classes: dict[str, ClassDoc], root: str = ROOT_CLASS) -> list[tuple
     return found
 
 
+def _default_of(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return "(required)"
+
+
 def model_families() -> list[str] | None:
     """The options of every registered model family, or None when gankit.models cannot be imported."""
     sys.path.insert(0, str(ROOT / "src"))
@@ -229,15 +240,18 @@ def model_families() -> list[str] | None:
         return None
     lines: list[str] = []
     for name in models.MODELS.names():
+        factory = models.MODELS.get(name)
         options = models.model_options(name)
+        declared = next((getattr(factory, a) for a in ("options_class", "Options", "options")
+                         if dataclasses.is_dataclass(getattr(factory, a, None))), None)
+        if declared is not None and not dataclasses.is_dataclass(options):
+            options = declared
         docs: dict[str, str] = {}
         if dataclasses.is_dataclass(options):
             cls = options if isinstance(options, type) else type(options)
             parsed = parse_dataclasses(Path(inspect.getsourcefile(cls)).read_text()).get(cls.__name__)
             docs = {f.name: f.doc for f in parsed.fields} if parsed else {}
-            options = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-                       for f in dataclasses.fields(cls)}
-        factory = models.MODELS.get(name)
+            options = {f.name: _default_of(f) for f in dataclasses.fields(cls)}
         summary = inspect.getdoc(factory) or ""
         lines += [f"### `{name}`", ""]
         if summary:

@@ -116,3 +116,49 @@ def test_every_model_family_is_listed_with_its_options():
             assert f"| `{option}` | `" in section, (name, option)
             cell = section.split(f"| `{option}` | `", 1)[1].split("`", 1)[0]
             assert yaml.safe_load(cell) == expected, (name, option)
+
+
+def test_model_options_declared_as_a_dataclass_are_listed_with_their_docstrings(tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+    import types
+
+    source = tmp_path / "fake_options.py"
+    source.write_text(textwrap.dedent('''
+        from dataclasses import dataclass, field
+
+        @dataclass
+        class WidgetOptions:
+            width: int = 32
+            """Channels of the first layer."""
+            hidden: tuple = field(default_factory=lambda: (64, 32))
+    '''))
+    spec = importlib.util.spec_from_file_location("fake_options", source)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fake_options", module)
+    spec.loader.exec_module(module)
+
+    def widget(img_shape, latent_dim, num_classes=0, **options):
+        """A widget pair."""
+
+    class Registry:
+        def names(self):
+            return ["widget"]
+
+        def get(self, name):
+            return widget
+
+    fake = types.ModuleType("gankit.models")
+    fake.MODELS, fake.model_options = Registry(), lambda name: module.WidgetOptions
+    monkeypatch.setitem(sys.modules, "gankit.models", fake)
+    import gankit
+
+    monkeypatch.setattr(gankit, "models", fake, raising=False)
+    lines = gen.model_families()
+    assert lines == [
+        "### `widget`", "", "A widget pair.", "",
+        "| option | default | description |", "| --- | --- | --- |",
+        "| `width` | `32` | Channels of the first layer. |",
+        "| `hidden` | `[64, 32]` | - |",
+        "",
+    ]
