@@ -62,6 +62,7 @@ class ModelConfig:
     name: str = "mlp"
     """Model family from ``gankit.models.MODELS``."""
     latent_dim: int = _field(100, min=1, max=4096)
+    """Size of the noise vector z that the generator maps to an image."""
     options: dict = _field({})
     """Family-specific keyword options (see ``gankit.models.model_options``)."""
 
@@ -80,9 +81,13 @@ class LossConfig:
 @dataclass
 class OptimConfig:
     lr_g: float = _field(2e-4, min_exclusive=0.0, max=1.0)
+    """Adam learning rate of the generator."""
     lr_d: float = _field(2e-4, min_exclusive=0.0, max=1.0)
+    """Adam learning rate of the discriminator."""
     beta1: float = _field(0.5, min=0.0, max=0.9999)
+    """Adam beta1 of both networks (0.5 as in DCGAN, Radford et al. 2016)."""
     beta2: float = _field(0.999, min=0.0, max=0.99999)
+    """Adam beta2 of both networks."""
     n_critic: int = _field(1, min=1, max=100)
     """Discriminator steps per generator step (5 for WGAN-GP, Gulrajani et al. 2017). Each D step takes a new real
     batch; the generator is updated on every ``n_critic``-th step. Unequal ``lr_g``/``lr_d`` give the two time-scale
@@ -138,28 +143,36 @@ class AugmentConfig:
 @dataclass
 class TrainConfig:
     seed: int = _field(0, min=0, max=2**31 - 1)
+    """Seeds the weights, the data order, the noise and every augmentation: the same seed gives the same run."""
     batch_size: int = _field(64, min=1, max=65536)
     """The global batch: images per step over all processes (the same step on 1 or N processes)."""
     batch_per_process: int | None = _field(None, min=1)
     """Images per process and step: ``batch_size`` / processes, worked out at launch when left empty."""
     epochs: int = _field(50, min=1)
+    """Length of the run in passes over the training set (unless ``max_steps`` is set)."""
     max_steps: int | None = _field(None, min=1)
     """Stop after this many steps (overrides ``epochs`` when set)."""
     device: str = _field("auto", choices=("auto", "cpu", "cuda", "mps"))
+    """Where to train; ``auto`` takes CUDA, then MPS, then the CPU."""
     precision: str = _field("fp32", choices=("fp32", "bf16"))
+    """``bf16`` runs G and D under bfloat16 autocast (weights, optimiser state and losses stay float32)."""
     compile: bool = False
     """Compile G and D with ``torch.compile`` (first steps are slow while it compiles)."""
     channels_last: bool = False
     """Hold conv weights and image batches channels-last (NHWC), the layout oneDNN's CPU convolutions prefer;
     results differ from the default layout by float rounding only (see BENCHMARKS.md for the speed-up)."""
     log_every: int = _field(50, min=1)
+    """Steps between two records in ``metrics.jsonl`` (and TensorBoard)."""
     checkpoint_every: int = _field(1000, min=1)
+    """Steps between two checkpoints (one is also written when the run stops)."""
     keep_checkpoints: int = _field(3, min=1)
+    """How many of the newest checkpoints are kept."""
     max_rollbacks: int = _field(3, min=0, max=1000)
     """NaN/Inf in a loss, gradient or weight rolls the run back to its last good checkpoint; stop after this many."""
     rollback_lr_factor: float = _field(0.5, min_exclusive=0.0, max=1.0)
     """Every rollback multiplies the learning rates by this factor."""
     sample_every_epochs: int = _field(1, min=1)
+    """Epochs between two progress grids in ``samples/``."""
     num_samples: int = _field(64, min=1, max=1024)
     """Images in the progress grid written to ``samples/``."""
     fid_every: int | None = _field(None, min=1)
