@@ -35,7 +35,6 @@ MODELS: Registry[Callable[..., GANPair]] = Registry("model")
 register_model = MODELS.register
 
 
-
 def options_class(name: str) -> type[ModelOptions]:
     """The options class of model ``name``: the annotation of its factory's ``options`` argument."""
     return typing.get_type_hints(MODELS.get(name))["options"]

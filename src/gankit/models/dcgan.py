@@ -257,6 +257,7 @@ class DCGANOptions(DCGANBaseOptions):
     projection: ClassVar[bool | None] = None
 
     def check(self) -> None:
+        super().check()
         if self.reconstruction and self.pack > 1:
             raise refuse("pack", self.pack, "reconstruction=true needs pack=1 (the decoders redraw single images)")
 

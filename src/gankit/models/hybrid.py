@@ -142,6 +142,7 @@ class HybridBaseOptions(DCGANNetworkOptions):
     spectral_norm: bool = True
 
     def check(self) -> None:
+        super().check()
         if self.mbstd_group > 0 and self.discriminator == "mlp":
             raise refuse("mbstd_group", self.mbstd_group, "mbstd_group > 0 needs a 'dcgan' or 'mlp+dcgan' discriminator; "
                          "use 0 with discriminator 'mlp'")

@@ -124,6 +124,7 @@ class MLP2DOptions(ModelOptions):
     and ``model.latent_dim`` at least 2. 0 is off."""
 
     def check(self) -> None:
+        super().check()
         if self.components == 1:
             raise refuse("components", self.components, "components must be 0 (off) or a whole number >= 2")
 
