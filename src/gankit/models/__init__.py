@@ -170,4 +170,4 @@ def load_generator(directory: str | Path, device: str | torch.device = "cpu") ->
 
 # Import the families so that their @register_model decorators run.
 from gankit.models import mlp  # noqa: E402,F401
-from gankit.models import conditional, dcgan, hybrid, mlp2d, resnet, vae  # noqa: E402,F401  [models] families
+from gankit.models import conditional, dcgan, hybrid, mlp2d, resnet, vae  # noqa: E402,F401

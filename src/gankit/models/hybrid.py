@@ -22,10 +22,10 @@ linear head on its last hidden features that predicts them: InfoGAN (Chen et al.
 Generative Adversarial Nets", NeurIPS 2016). Both networks minimise the code's
 cross-entropy (``reg.info_weight``), so each code value comes to mean something
 G draws, in the share the code is drawn. In the paper a 10-valued code on MNIST
-became the digit; here (``benchmarks/code_digits.py``) it became the digit of 70%
-of the samples, some digits taking two values and some none, and on Stacked MNIST
-three codes tracked the three channels' digits for a third of the samples only
-(BENCHMARKS.md, [models] fifteenth session).
+became the digit; here (``benchmarks/code_digits.py`` measures it) it becomes the
+digit of 70% of the samples, some digits taking two values and some none, and on
+Stacked MNIST three codes track the three channels' digits for a third of the
+samples only.
 """
 
 from __future__ import annotations
