@@ -5,7 +5,8 @@ import torch
 from scipy.stats import norm
 
 from gankit.errors import ConfigError
-from gankit.models.mlp2d import MLP2DGenerator, mlp2d
+from gankit.models import create_model
+from gankit.models.mlp2d import MLP2DGenerator
 
 
 def _code_of(generator, z):
@@ -43,4 +44,4 @@ def test_output_depends_on_the_first_coordinate_only_through_its_bin():
 @pytest.mark.parametrize("components, latent_dim", [(1, 4), (-2, 4), (4, 1)])
 def test_bad_component_settings_are_config_errors(components, latent_dim):
     with pytest.raises(ConfigError, match="components"):
-        mlp2d((2,), latent_dim, components=components)
+        create_model("mlp2d", (2,), latent_dim, components=components)

@@ -1,42 +1,57 @@
 """Model registry: ``@register_model(name)`` on a factory, ``create_model(name, ...)`` to build.
 
-A factory takes the image shape ``(C, H, W)``, the latent size, the number of
-classes (0 for unconditional models) and family-specific keyword options, and
-returns a :class:`GANPair`. Every registered model is exercised at tiny size by
-``tests/models/test_registry.py``.
+A family is an options class and a factory. The options class (a frozen
+:class:`~gankit.models.options.ModelOptions` dataclass) lists the family's options
+with their defaults, allowed values and docstrings; the factory takes the image
+shape ``(C, H, W)``, the latent size, the number of classes (0 for unconditional
+models) and an instance of that class, named by its annotation, and returns a
+:class:`GANPair`::
+
+    @register_model("tiny")
+    def tiny(img_shape, latent_dim: int, num_classes: int, options: TinyOptions) -> GANPair: ...
+
+Every registered model is exercised at tiny size by ``tests/models/test_registry.py``.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
+import typing
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gankit.errors import CheckpointError, ConfigError, first_line
+from gankit.errors import CheckpointError, first_line
 from gankit.models.base import GANPair
+from gankit.models.options import ModelOptions
 from gankit.registry import Registry
 
 MODELS: Registry[Callable[..., GANPair]] = Registry("model")
 register_model = MODELS.register
 
-_FIXED_ARGS = ("img_shape", "latent_dim", "num_classes")
+
+def options_class(name: str) -> type[ModelOptions]:
+    """The options class of model ``name``: the annotation of its factory's ``options`` argument."""
+    return typing.get_type_hints(MODELS.get(name))["options"]
 
 
 def model_options(name: str) -> dict[str, Any]:
     """The family-specific options of model ``name`` and their defaults."""
-    signature = inspect.signature(MODELS.get(name))
-    return {
-        key: param.default
-        for key, param in signature.parameters.items()
-        if key not in _FIXED_ARGS and param.kind is param.KEYWORD_ONLY
-    }
+    return options_class(name).defaults()
+
+
+def create_options(name: str, options: Mapping[str, Any]) -> ModelOptions:
+    """The options of model ``name`` from ``model.options``, every value checked.
+
+    Raises:
+        ConfigError: unknown model name or option, or a value the family does not allow, naming what is allowed.
+    """
+    return options_class(name).from_dict(name, options)
 
 
 def create_model(
@@ -46,18 +61,13 @@ def create_model(
     num_classes: int = 0,
     **options: Any,
 ) -> GANPair:
-    """Build the generator/discriminator pair registered as ``name``.
+    """Build the generator/discriminator pair registered as ``name`` with ``model.options`` ``options``.
 
     Raises:
-        ConfigError: unknown model name or option, naming the allowed ones.
+        ConfigError: unknown model name or option, a value the family does not allow, or data it cannot model,
+            naming what is allowed.
     """
-    factory = MODELS.get(name)
-    allowed = model_options(name)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        choices = ", ".join(sorted(allowed)) or "none"
-        raise ConfigError(f"model.options: unknown option(s) {unknown} for model {name!r}; allowed: {choices}")
-    return factory(img_shape=tuple(img_shape), latent_dim=latent_dim, num_classes=num_classes, **options)
+    return MODELS.get(name)(tuple(img_shape), latent_dim, num_classes, create_options(name, options))
 
 
 def generator_spec(
@@ -160,4 +170,4 @@ def load_generator(directory: str | Path, device: str | torch.device = "cpu") ->
 
 # Import the families so that their @register_model decorators run.
 from gankit.models import mlp  # noqa: E402,F401
-from gankit.models import conditional, dcgan, hybrid, mlp2d, resnet, vae  # noqa: E402,F401  [models] families
+from gankit.models import conditional, dcgan, hybrid, mlp2d, resnet, vae  # noqa: E402,F401

@@ -21,62 +21,27 @@ from __future__ import annotations
 
 from gankit.models import register_model
 from gankit.models.base import GANPair
-from gankit.models.dcgan import build_dcgan
+from gankit.models.dcgan import DCGANCondOptions, build_dcgan
 from gankit.models.layers import check_conditional
-from gankit.models.resnet import build_resnet
+from gankit.models.resnet import ResNetCondOptions, build_resnet
 
 
 @register_model("dcgan_cond")
-def dcgan_cond(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_width: int = 64,
-    d_width: int = 64,
-    g_norm: str = "batch",
-    d_norm: str = "none",
-    spectral_norm: bool = True,
-    conditioning: str = "cbn",
-    auxiliary: bool = False,
-    twin: bool = False,
-    projection: bool | None = None,
-    mbstd_group: int = 0,
-    skip_excitation: bool = False,
-    reconstruction: bool = False,
-) -> GANPair:
+def dcgan_cond(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: DCGANCondOptions) -> GANPair:
     """Conditional DCGAN: G with conditional BN (or a z-embedding), D with a projection (or AC-GAN / TAC-GAN) head;
     FastGAN's skip-layer excitation and self-supervised D (Liu et al. 2021) as in ``dcgan``."""
     check_conditional("dcgan_cond", num_classes, conditional=True)
-    return build_dcgan(
-        "dcgan_cond", img_shape, latent_dim, num_classes, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
-        spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, conditioning=conditioning, auxiliary=auxiliary,
-        twin=twin, projection=projection, skip_excitation=skip_excitation, reconstruction=reconstruction,
-    )
+    return build_dcgan("dcgan_cond", img_shape, latent_dim, num_classes, options)
 
 
 dcgan_cond.tiny_kwargs = {"img_shape": (1, 28, 28), "num_classes": 3, "options": {"g_width": 8, "d_width": 8}}
 
 
 @register_model("resnet_cond")
-def resnet_cond(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_width: int = 64,
-    d_width: int = 64,
-    spectral_norm: bool = True,
-    auxiliary: bool = False,
-    twin: bool = False,
-    projection: bool | None = None,
-    mbstd_group: int = 0,
-) -> GANPair:
+def resnet_cond(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: ResNetCondOptions) -> GANPair:
     """Conditional SNGAN ResNet: conditional BN in G, projection (or AC-GAN / TAC-GAN) head in D."""
     check_conditional("resnet_cond", num_classes, conditional=True)
-    return build_resnet("resnet_cond", img_shape, latent_dim, num_classes, g_width=g_width, d_width=d_width,
-                        spectral_norm=spectral_norm, pack=1, mbstd_group=mbstd_group, auxiliary=auxiliary, twin=twin,
-                        projection=projection)
+    return build_resnet("resnet_cond", img_shape, latent_dim, num_classes, options)
 
 
 resnet_cond.tiny_kwargs = {"img_shape": (3, 32, 32), "num_classes": 3, "options": {"g_width": 4, "d_width": 4}}

@@ -18,6 +18,9 @@ The classes also serve the class-conditional variant (``dcgan_cond`` in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -25,22 +28,20 @@ from gankit.errors import ConfigError
 from gankit.models import register_model
 from gankit.models.base import GANPair
 from gankit.models.layers import (
+    NORMS,
     ConditionalBatchNorm2d,
     MinibatchStdDev,
     ProjectionHead,
     SelfSupervisedReconstruction,
     SkipLayerExcitation,
-    check_choice,
     check_conditional,
-    check_pack,
     check_square_size,
-    check_twin,
     norm_2d,
     pack,
-    resolve_projection,
     sn,
     upsampling_plan,
 )
+from gankit.models.options import ClassHeadOptions, ModelOptions, option, refuse
 
 SIZES = (28, 32, 64)
 G_CONDITIONING = ("cbn", "embed")
@@ -64,7 +65,7 @@ class DCGANGenerator(nn.Module):
     """
 
     def __init__(
-        self, img_shape: tuple[int, int, int], latent_dim: int, width: int = 64, norm: str = "batch",
+        self, img_shape: tuple[int, int, int], latent_dim: int, width: int, norm: str,
         num_classes: int = 0, conditioning: str = "cbn", skip_excitation: bool = False, dense: int = 0,
     ) -> None:
         super().__init__()
@@ -146,7 +147,7 @@ class DCGANDiscriminator(nn.Module):
     twin_classifier: bool = False
 
     def __init__(
-        self, img_shape: tuple[int, int, int], width: int = 64, norm: str = "batch", spectral_norm: bool = False,
+        self, img_shape: tuple[int, int, int], width: int, norm: str, spectral_norm: bool = False,
         pack: int = 1, mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
         projection: bool | None = None, reconstruction: bool = False, dense: int = 0,
     ) -> None:
@@ -202,62 +203,111 @@ class DCGANDiscriminator(nn.Module):
         return self.head(hidden, None)
 
 
-def build_dcgan(
-    family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, g_norm: str, d_norm: str,
-    spectral_norm: bool, pack: int, mbstd_group: int, conditioning: str = "cbn", auxiliary: bool = False, twin: bool = False,
-    projection: bool | None = None, skip_excitation: bool = False, reconstruction: bool = False, g_dense: int = 0,
-    d_dense: int = 0,
-) -> GANPair:
+@dataclass(frozen=True)
+class DCGANNetworkOptions(ModelOptions):
+    """The options of a DCGAN generator and discriminator, in every family built from them."""
+
+    g_width: int = option(64, min=1)
+    """Channels of the DCGAN generator's last hidden map; each earlier map has twice as many (at 32 px and width
+    64: 256, 128, 64)."""
+    d_width: int = option(64, min=1)
+    """Channels of the DCGAN discriminator's first convolution; each later one doubles them."""
+    g_norm: str = option("batch", choices=NORMS)
+    """Normalisation in the DCGAN generator: ``batch`` (BatchNorm, as in DCGAN) or ``none``."""
+    d_norm: str = option("batch", choices=NORMS)
+    """Normalisation after each DCGAN discriminator convolution but the first: ``batch`` or ``none``."""
+    spectral_norm: bool = False
+    """Spectral normalisation on every weight of the DCGAN discriminator (Miyato et al., ICLR 2018)."""
+    mbstd_group: int = option(0, min=0)
+    """> 0: the DCGAN discriminator appends a minibatch standard-deviation channel over groups of this many images
+    to its last map (Karras et al., ICLR 2018); 0 is off."""
+
+
+@dataclass(frozen=True)
+class DCGANBaseOptions(DCGANNetworkOptions):
+    """The options ``dcgan`` and ``dcgan_cond`` share."""
+
+    skip_excitation: bool = False
+    """FastGAN's skip-layer excitation (Liu et al., ICLR 2021): channel weights computed from each hidden map of the
+    generator gate the map 4x its size. 32 and 64 px only."""
+    reconstruction: bool = False
+    """FastGAN's self-supervised discriminator (Liu et al., ICLR 2021): small decoders redraw the real images from
+    D's 16x16 and 8x8 feature maps, and D also minimises their reconstruction loss (``reg.recon_weight``). 32 and
+    64 px only, ``pack`` 1."""
+
+
+@dataclass(frozen=True)
+class DCGANOptions(DCGANBaseOptions):
+    """``dcgan``: the all-convolutional GAN of Radford et al. (ICLR 2016) for 28, 32 and 64 px images."""
+
+    pack: int = option(1, min=1)
+    """PacGAN packing (Lin et al., NeurIPS 2018): D judges this many images at once, stacked along the channels;
+    1 is off. ``train.batch_size`` must be a multiple of it."""
+    g_dense: int = option(0, min=0)
+    """> 0: a fully connected hidden layer of this size (with ``g_norm``, ReLU) between z and the projection to the
+    first map, as in InfoGAN's MNIST generator (Chen et al. 2016, appendix C.1); 0 is none."""
+    d_dense: int = option(0, min=0)
+    """> 0: a fully connected hidden layer of this size (LeakyReLU 0.2) between D's flattened maps and its output, a
+    global judge of local features (InfoGAN's MNIST discriminator; Lucic et al. 2018); 0 is none."""
+
+    # An unconditional pair: the class conditioning and class head are those of no classes.
+    conditioning: ClassVar[str] = "cbn"
+    auxiliary: ClassVar[bool] = False
+    twin: ClassVar[bool] = False
+    projection: ClassVar[bool | None] = None
+
+    def check(self) -> None:
+        super().check()
+        if self.reconstruction and self.pack > 1:
+            raise refuse("pack", self.pack, "reconstruction=true needs pack=1 (the decoders redraw single images)")
+
+
+@dataclass(frozen=True)
+class DCGANCondOptions(ClassHeadOptions, DCGANBaseOptions):
+    """``dcgan_cond``: the class-conditional DCGAN, G with conditional BatchNorm or a label embedding, D with a
+    projection, AC-GAN or TAC-GAN head (see :mod:`gankit.models.conditional`)."""
+
+    # A spectrally normalised D without BatchNorm by default, as the projection discriminator of Miyato & Koyama.
+    d_norm: str = option("none", choices=NORMS)
+    spectral_norm: bool = True
+    conditioning: str = option("cbn", choices=G_CONDITIONING)
+    """How the generator reads the label: ``cbn``, conditional BatchNorm, a per-class scale and shift (de Vries et
+    al. 2017; needs ``g_norm: batch``), or ``embed``, a learned label embedding concatenated to z."""
+
+    # A conditional pair: one image per judgement, no fully connected hidden layers.
+    pack: ClassVar[int] = 1
+    g_dense: ClassVar[int] = 0
+    d_dense: ClassVar[int] = 0
+
+    def check(self) -> None:
+        super().check()
+        if self.conditioning == "cbn" and self.g_norm != "batch":
+            raise refuse("g_norm", self.g_norm, "conditioning='cbn' needs g_norm='batch'; use conditioning='embed' with g_norm='none'")
+
+
+def build_dcgan(family: str, img_shape, latent_dim: int, num_classes: int, options: DCGANOptions | DCGANCondOptions) -> GANPair:
+    """The DCGAN pair of ``dcgan`` (``num_classes`` 0) and ``dcgan_cond``, once the image size is checked."""
     check_square_size(family, img_shape, SIZES)
-    for name, value in (("g_dense", g_dense), ("d_dense", d_dense)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"model {family!r}: {name} must be a whole number >= 0 (0: no fully connected hidden layer), got {value!r}")
-    if skip_excitation and img_shape[1] < 32:
+    if options.skip_excitation and img_shape[1] < 32:
         raise ConfigError(f"model {family!r}: skip_excitation needs images of 32 or 64 px (at {img_shape[1]} px no map is 4x another)")
-    if reconstruction and (img_shape[1] < 32 or pack > 1):
-        raise ConfigError(f"model {family!r}: reconstruction needs images of 32 or 64 px and pack=1 (got {img_shape[1]} px, pack={pack})")
-    check_choice("g_norm", g_norm, ("batch", "none"))
-    check_choice("d_norm", d_norm, ("batch", "none"))
-    check_choice("conditioning", conditioning, G_CONDITIONING)
-    check_pack(family, pack, num_classes)
-    check_twin(family, auxiliary, twin)
-    projection = resolve_projection(family, auxiliary, projection) if num_classes else None
-    if num_classes and conditioning == "cbn" and g_norm != "batch":
-        raise ConfigError(f"model {family!r}: conditioning='cbn' needs g_norm='batch'; use conditioning='embed' with g_norm='none'")
+    if options.reconstruction and img_shape[1] < 32:
+        raise ConfigError(f"model {family!r}: reconstruction needs images of 32 or 64 px (its decoders read 16x16 and 8x8 maps), "
+                          f"got {img_shape[1]} px")
+    o = options
     return GANPair(
-        generator=DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes, conditioning, skip_excitation, g_dense),
-        discriminator=DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin,
-                                          projection, reconstruction, d_dense),
+        generator=DCGANGenerator(img_shape, latent_dim, o.g_width, o.g_norm, num_classes, o.conditioning, o.skip_excitation, o.g_dense),
+        discriminator=DCGANDiscriminator(img_shape, o.d_width, o.d_norm, o.spectral_norm, o.pack, o.mbstd_group, num_classes, o.auxiliary,
+                                          o.twin, o.projection, o.reconstruction, o.d_dense),
     )
 
 
 @register_model("dcgan")
-def dcgan(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_width: int = 64,
-    d_width: int = 64,
-    g_norm: str = "batch",
-    d_norm: str = "batch",
-    spectral_norm: bool = False,
-    pack: int = 1,
-    mbstd_group: int = 0,
-    skip_excitation: bool = False,
-    reconstruction: bool = False,
-    g_dense: int = 0,
-    d_dense: int = 0,
-) -> GANPair:
+def dcgan(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: DCGANOptions) -> GANPair:
     """DCGAN (Radford et al. 2016) for 28/32/64 px; optional SN, PacGAN packing and minibatch-stddev in D,
     FastGAN's skip-layer excitation in G and self-supervised reconstruction in D (Liu et al. 2021), and
     InfoGAN-style fully connected hidden layers (``g_dense``, ``d_dense``; Chen et al. 2016)."""
     check_conditional("dcgan", num_classes, conditional=False)
-    return build_dcgan(
-        "dcgan", img_shape, latent_dim, 0, g_width=g_width, d_width=d_width, g_norm=g_norm, d_norm=d_norm,
-        spectral_norm=spectral_norm, pack=pack, mbstd_group=mbstd_group, skip_excitation=skip_excitation,
-        reconstruction=reconstruction, g_dense=g_dense, d_dense=d_dense,
-    )
+    return build_dcgan("dcgan", img_shape, latent_dim, 0, options)
 
 
 dcgan.tiny_kwargs = {"img_shape": (1, 28, 28), "options": {"g_width": 8, "d_width": 8}}

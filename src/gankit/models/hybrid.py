@@ -22,13 +22,15 @@ linear head on its last hidden features that predicts them: InfoGAN (Chen et al.
 Generative Adversarial Nets", NeurIPS 2016). Both networks minimise the code's
 cross-entropy (``reg.info_weight``), so each code value comes to mean something
 G draws, in the share the code is drawn. In the paper a 10-valued code on MNIST
-became the digit; here (``benchmarks/code_digits.py``) it became the digit of 70%
-of the samples, some digits taking two values and some none, and on Stacked MNIST
-three codes tracked the three channels' digits for a third of the samples only
-(BENCHMARKS.md, [models] fifteenth session).
+became the digit; here (``benchmarks/code_digits.py`` measures it) it becomes the
+digit of 70% of the samples, some digits taking two values and some none, and on
+Stacked MNIST three codes track the three channels' digits for a third of the
+samples only.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -37,18 +39,13 @@ from torch import nn
 from gankit.errors import ConfigError
 from gankit.models import register_model
 from gankit.models.base import GANPair
-from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator
-from gankit.models.layers import check_choice, check_conditional, check_pack, check_square_size, discrete_codes, pack, sn
+from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator, DCGANNetworkOptions
+from gankit.models.layers import NORMS, check_conditional, check_square_size, discrete_codes, pack, sn
 from gankit.models.mlp import MLPConditionalDiscriminator, MLPDiscriminator, MLPGenerator
+from gankit.models.options import option, refuse
 
 ARCHS = ("mlp", "dcgan")
 D_ARCHS = (*ARCHS, "mlp+dcgan")
-
-
-def _check_mbstd(mbstd_group: int, discriminator: str) -> None:
-    if mbstd_group < 0 or (mbstd_group > 0 and discriminator == "mlp"):
-        raise ConfigError(f"model.options.mbstd_group: {mbstd_group} is not allowed with discriminator {discriminator!r}; "
-                          "use 0, or a positive group size with a 'dcgan' or 'mlp+dcgan' discriminator")
 
 
 class SumDiscriminator(nn.Module):
@@ -124,28 +121,67 @@ class InfoDiscriminator(nn.Module):
         return logits, codes.transpose(1, 2)  # (B,), (B, K, codes): the layout cross_entropy takes
 
 
+@dataclass(frozen=True)
+class HybridBaseOptions(DCGANNetworkOptions):
+    """The options ``hybrid`` and ``hybrid_cond`` share: which network each half is, and the sizes of each kind."""
+
+    generator: str = option("mlp", choices=ARCHS)
+    """The generator: ``mlp``, fully connected (``g_hidden``), or ``dcgan``, convolutional (``g_width``, ``g_norm``)."""
+    discriminator: str = option("dcgan", choices=D_ARCHS)
+    """The discriminator: ``mlp`` (``d_hidden``, ``dropout``), ``dcgan`` (``d_width``, ``d_norm``, ``spectral_norm``)
+    or ``mlp+dcgan``, both, their logits summed (global plus local, Iizuka et al. 2017)."""
+    g_hidden: tuple[int, ...] = option((256, 512, 1024), min=1)
+    """An MLP generator's hidden widths, from z to the image (each Linear, then LeakyReLU 0.2)."""
+    d_hidden: tuple[int, ...] = option((512, 256), min=1)
+    """An MLP discriminator's hidden widths, from the image to the logit (each Linear, LeakyReLU 0.2, dropout)."""
+    dropout: float = option(0.3, min=0, max=1)
+    """Dropout probability after each hidden layer of an MLP discriminator (Srivastava et al. 2014)."""
+    # A narrow discriminator, spectrally normalised instead of batch normalised.
+    d_width: int = option(32, min=1)
+    d_norm: str = option("none", choices=NORMS)
+    spectral_norm: bool = True
+
+    def check(self) -> None:
+        super().check()
+        if self.mbstd_group > 0 and self.discriminator == "mlp":
+            raise refuse("mbstd_group", self.mbstd_group, "mbstd_group > 0 needs a 'dcgan' or 'mlp+dcgan' discriminator; "
+                         "use 0 with discriminator 'mlp'")
+
+
+@dataclass(frozen=True)
+class HybridOptions(HybridBaseOptions):
+    """``hybrid``: an MLP or DCGAN generator against an MLP, DCGAN or summed discriminator, with PacGAN packing
+    and InfoGAN codes."""
+
+    pack: int = option(1, min=1)
+    """PacGAN packing (Lin et al., NeurIPS 2018): D judges this many images at once, stacked along the channels;
+    1 is off. ``train.batch_size`` must be a multiple of it."""
+    components: int = option(0, min=0)
+    """> 0: G reads ``codes`` categorical codes of this many equally likely values from the first coordinates of z,
+    and a head on D's features predicts them (InfoGAN, Chen et al. 2016; ``reg.info_weight``). At least 2, with
+    ``pack`` 1 and ``model.latent_dim`` > ``codes``; 0 is off."""
+    codes: int = 1
+    """How many categorical codes G reads when ``components`` > 0."""
+    code_from: str = option("all", choices=("all", *ARCHS))
+    """Which judges' features the code head reads: ``all``, or only the ``mlp`` or the ``dcgan`` one of an
+    ``mlp+dcgan`` discriminator (with ``spectral_norm``, a Lipschitz code head)."""
+
+    def check(self) -> None:
+        super().check()
+        if self.components == 1:
+            raise refuse("components", self.components, "components must be 0 (no code) or a whole number >= 2")
+        if self.codes < 1:
+            raise refuse("codes", self.codes, "codes must be a whole number >= 1, the number of codes of `components` values")
+        if self.components and self.pack > 1:
+            raise refuse("pack", self.pack, f"components={self.components} (InfoGAN codes) needs pack=1")
+        judges = self.discriminator.split("+")
+        if self.components and self.code_from != "all" and self.code_from not in judges:
+            raise refuse("code_from", self.code_from, f"code_from must be 'all' or a judge of discriminator "
+                         f"{self.discriminator!r}: {', '.join(judges)}")
+
+
 @register_model("hybrid")
-def hybrid(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    generator: str = "mlp",
-    discriminator: str = "dcgan",
-    g_hidden: tuple[int, ...] = (256, 512, 1024),
-    d_hidden: tuple[int, ...] = (512, 256),
-    dropout: float = 0.3,
-    g_width: int = 64,
-    d_width: int = 32,
-    g_norm: str = "batch",
-    d_norm: str = "none",
-    spectral_norm: bool = True,
-    pack: int = 1,
-    mbstd_group: int = 0,
-    components: int = 0,
-    codes: int = 1,
-    code_from: str = "all",
-) -> GANPair:
+def hybrid(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: HybridOptions) -> GANPair:
     """G and D each an MLP (``g_hidden``/``d_hidden``, ``dropout``) or a DCGAN half (``g_width``/``d_width``,
     ``g_norm``/``d_norm``, ``spectral_norm`` on D); D may also be ``"mlp+dcgan"``, the sum of both logits, and any D
     may judge ``pack`` images at once (PacGAN). ``mbstd_group`` > 0 gives a DCGAN D the minibatch standard-deviation
@@ -153,89 +189,75 @@ def hybrid(
     head that predicts them (InfoGAN; see the module docstring) from the features of ``code_from``: every judge of D
     (``"all"``), or only its ``"mlp"`` or ``"dcgan"`` one (with ``spectral_norm``, a Lipschitz Q)."""
     check_conditional("hybrid", num_classes, conditional=False)
-    check_pack("hybrid", pack, num_classes)
-    check_choice("generator", generator, ARCHS)
-    check_choice("discriminator", discriminator, D_ARCHS)
-    _check_mbstd(mbstd_group, discriminator)
-    if components < 0 or components == 1 or codes < 1 or (components and (pack > 1 or latent_dim <= codes)):
-        raise ConfigError(
-            f"model 'hybrid': components must be 0 (no code) or at least 2, with codes >= 1, latent_dim > codes and pack 1; "
-            f"got components={components}, codes={codes}, latent_dim={latent_dim}, pack={pack}"
-        )
-    check_choice("code_from", code_from, ("all", *ARCHS))
-    if components and code_from != "all" and code_from not in discriminator.split("+"):
-        raise ConfigError(f"model.options.code_from: {code_from!r} is not a judge of discriminator {discriminator!r}; "
-                          f"use 'all' or one of: {', '.join(discriminator.split('+'))}")
-    if generator == "dcgan" or discriminator != "mlp":
+    o = options
+    if o.components and latent_dim <= o.codes:
+        raise ConfigError(f"model 'hybrid': components={o.components} with codes={o.codes} needs model.latent_dim > codes, "
+                          f"got {latent_dim}")
+    if o.generator == "dcgan" or o.discriminator != "mlp":
         check_square_size("hybrid", img_shape, SIZES)
-    g_latent = latent_dim - codes + codes * components if components else latent_dim  # the codes enter one-hot
+    g_latent = latent_dim - o.codes + o.codes * o.components if o.components else latent_dim  # the codes enter one-hot
     g: nn.Module = (
-        MLPGenerator(img_shape, g_latent, tuple(g_hidden)) if generator == "mlp"
-        else DCGANGenerator(img_shape, g_latent, g_width, g_norm)
+        MLPGenerator(img_shape, g_latent, o.g_hidden) if o.generator == "mlp"
+        else DCGANGenerator(img_shape, g_latent, o.g_width, o.g_norm)
     )
-    if components:
-        g = CodedGenerator(g, latent_dim, codes, components)
-    d_shape = (img_shape[0] * pack, *img_shape[1:])  # D's input: pack images stacked along the channels
+    if o.components:
+        g = CodedGenerator(g, latent_dim, o.codes, o.components)
+    d_shape = (img_shape[0] * o.pack, *img_shape[1:])  # D's input: pack images stacked along the channels
     d: nn.Module
-    if discriminator == "mlp":
-        d = MLPDiscriminator(d_shape, tuple(d_hidden), dropout)
-    elif discriminator == "dcgan":
-        d = DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group)
+    if o.discriminator == "mlp":
+        d = MLPDiscriminator(d_shape, o.d_hidden, o.dropout)
+    elif o.discriminator == "dcgan":
+        d = DCGANDiscriminator(d_shape, o.d_width, o.d_norm, o.spectral_norm, mbstd_group=o.mbstd_group)
     else:  # "mlp+dcgan"
         d = SumDiscriminator(
-            MLPDiscriminator(d_shape, tuple(d_hidden), dropout), DCGANDiscriminator(d_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group)
+            MLPDiscriminator(d_shape, o.d_hidden, o.dropout), DCGANDiscriminator(d_shape, o.d_width, o.d_norm, o.spectral_norm, mbstd_group=o.mbstd_group)
         )
-    if components:
-        kinds = discriminator.split("+")  # the judges, in the order the sum D holds them: mlp (global), dcgan (local)
+    if o.components:
+        kinds = o.discriminator.split("+")  # the judges, in the order the sum D holds them: mlp (global), dcgan (local)
         judges = [d.global_d, d.local_d] if isinstance(d, SumDiscriminator) else [d]
-        readers = [i for i, kind in enumerate(kinds) if code_from in ("all", kind)]
-        d = InfoDiscriminator(judges, readers, codes, components, spectral_norm)
-    if pack > 1:
-        d = PackedDiscriminator(d, pack)
+        readers = [i for i, kind in enumerate(kinds) if o.code_from in ("all", kind)]
+        d = InfoDiscriminator(judges, readers, o.codes, o.components, o.spectral_norm)
+    if o.pack > 1:
+        d = PackedDiscriminator(d, o.pack)
     return GANPair(generator=g, discriminator=d)
 
 
 hybrid.tiny_kwargs = {"img_shape": (1, 28, 28), "options": {"g_hidden": [16], "d_width": 8}}
 
 
+@dataclass(frozen=True)
+class HybridCondOptions(HybridBaseOptions):
+    """``hybrid_cond``: the class-conditional ``hybrid``, every judge of D with a projection head."""
+
+    generator: str = option("dcgan", choices=ARCHS)
+    """The generator: ``dcgan`` (conditional BatchNorm or an embedding, ``conditioning``) or ``mlp`` (reading the
+    one-hot class next to z)."""
+    discriminator: str = option("mlp+dcgan", choices=D_ARCHS)
+    """The discriminator: ``mlp``, ``dcgan`` or ``mlp+dcgan`` (both, their logits summed), each with a projection
+    head."""
+    conditioning: str = option("cbn", choices=("cbn", "embed"))
+    """How a DCGAN generator reads the class: ``cbn``, conditional BatchNorm (de Vries et al. 2017), or ``embed``,
+    a learned class embedding concatenated to z."""
+
+
 @register_model("hybrid_cond")
-def hybrid_cond(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    generator: str = "dcgan",
-    discriminator: str = "mlp+dcgan",
-    g_hidden: tuple[int, ...] = (256, 512, 1024),
-    d_hidden: tuple[int, ...] = (512, 256),
-    dropout: float = 0.3,
-    g_width: int = 64,
-    d_width: int = 32,
-    g_norm: str = "batch",
-    d_norm: str = "none",
-    spectral_norm: bool = True,
-    mbstd_group: int = 0,
-    conditioning: str = "cbn",
-) -> GANPair:
+def hybrid_cond(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: HybridCondOptions) -> GANPair:
     """Class-conditional ``hybrid``: a DCGAN G with conditional BatchNorm (``conditioning: cbn``; de Vries et al.
     2017) or a class embedding beside z (``embed``), or an MLP G reading the one-hot class; every judge of D has a
     projection head (Miyato & Koyama, "cGANs with Projection Discriminator", ICLR 2018), and ``mlp+dcgan`` sums them."""
     check_conditional("hybrid_cond", num_classes, conditional=True)
-    check_choice("generator", generator, ARCHS)
-    check_choice("discriminator", discriminator, D_ARCHS)
-    check_choice("conditioning", conditioning, ("cbn", "embed"))
-    _check_mbstd(mbstd_group, discriminator)
-    if generator == "dcgan" or discriminator != "mlp":
+    o = options
+    if o.generator == "dcgan" or o.discriminator != "mlp":
         check_square_size("hybrid_cond", img_shape, SIZES)
     g: nn.Module = (
-        MLPGenerator(img_shape, latent_dim, tuple(g_hidden), num_classes) if generator == "mlp"
-        else DCGANGenerator(img_shape, latent_dim, g_width, g_norm, num_classes=num_classes, conditioning=conditioning)
+        MLPGenerator(img_shape, latent_dim, o.g_hidden, num_classes) if o.generator == "mlp"
+        else DCGANGenerator(img_shape, latent_dim, o.g_width, o.g_norm, num_classes=num_classes, conditioning=o.conditioning)
     )
     judges = []
-    if discriminator in ("mlp", "mlp+dcgan"):
-        judges.append(MLPConditionalDiscriminator(img_shape, num_classes, tuple(d_hidden), dropout))
-    if discriminator in ("dcgan", "mlp+dcgan"):
-        judges.append(DCGANDiscriminator(img_shape, d_width, d_norm, spectral_norm, mbstd_group=mbstd_group, num_classes=num_classes))
+    if o.discriminator in ("mlp", "mlp+dcgan"):
+        judges.append(MLPConditionalDiscriminator(img_shape, num_classes, o.d_hidden, o.dropout))
+    if o.discriminator in ("dcgan", "mlp+dcgan"):
+        judges.append(DCGANDiscriminator(img_shape, o.d_width, o.d_norm, o.spectral_norm, mbstd_group=o.mbstd_group, num_classes=num_classes))
     d = SumDiscriminator(*judges) if len(judges) == 2 else judges[0]
     return GANPair(generator=g, discriminator=d)
 

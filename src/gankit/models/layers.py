@@ -10,7 +10,7 @@
   for bfloat16 activations.
 - :class:`MinibatchStdDev`: the minibatch standard-deviation feature (Karras et
   al., "Progressive Growing of GANs", ICLR 2018, Sec. 3).
-- :func:`pack` / :func:`check_pack`: PacGAN packing (Lin et al., "PacGAN: The
+- :func:`pack`: PacGAN packing (Lin et al., "PacGAN: The
   power of two samples in generative adversarial networks", NeurIPS 2018).
 - :class:`SkipLayerExcitation`, :class:`SelfSupervisedReconstruction`: FastGAN's
   skip-layer gates and self-supervised discriminator (Liu et al., "Towards Faster
@@ -38,13 +38,9 @@ def sn(module: nn.Module, enabled: bool) -> nn.Module:
 
 def norm_2d(kind: str, channels: int) -> nn.Module:
     """``"batch"`` -> BatchNorm2d, ``"none"`` -> identity."""
-    check_choice("norm", kind, NORMS)
+    if kind not in NORMS:
+        raise ValueError(f"norm {kind!r}: expected one of {NORMS}")
     return nn.BatchNorm2d(channels) if kind == "batch" else nn.Identity()
-
-
-def check_choice(option: str, value: object, choices: tuple) -> None:
-    if value not in choices:
-        raise ConfigError(f"model.options.{option}: {value!r} is not allowed; choose one of: {', '.join(map(str, choices))}")
 
 
 def check_square_size(family: str, img_shape: tuple[int, ...], sizes: tuple[int, ...]) -> tuple[int, int]:
@@ -62,28 +58,6 @@ def check_conditional(family: str, num_classes: int, conditional: bool) -> None:
                           "or data.clusters=k to condition on clusters of D's features")
     if not conditional and num_classes > 0:
         raise ConfigError(f"model {family!r} is unconditional; set data.conditional=false or use {family}_cond")
-
-
-def check_pack(family: str, pack_size: int, num_classes: int) -> None:
-    if pack_size < 1:
-        raise ConfigError(f"model.options.pack: {pack_size} must be at least 1")
-    if pack_size > 1 and num_classes > 0:
-        raise ConfigError(f"model {family!r}: PacGAN packing (pack={pack_size}) is for unconditional models only")
-
-
-def check_twin(family: str, auxiliary: bool, twin: bool) -> None:
-    if twin and not auxiliary:
-        raise ConfigError(f"model {family!r}: twin=true (TAC-GAN) needs auxiliary=true; set both, or neither")
-
-
-def resolve_projection(family: str, auxiliary: bool, projection: bool | None) -> bool:
-    """Whether D's head projects the label: by default only without the auxiliary classifier."""
-    if projection is None:
-        return not auxiliary
-    if not projection and not auxiliary:
-        raise ConfigError(f"model {family!r}: projection=false without auxiliary=true leaves D blind to the labels; "
-                          "set auxiliary=true, or leave projection unset")
-    return projection
 
 
 def pack(x: torch.Tensor, pack_size: int) -> torch.Tensor:

@@ -10,6 +10,7 @@ Koyama 2018), or with ``auxiliary=True`` an AC-GAN classifier (Odena et al. 2017
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +18,8 @@ from torch import nn
 
 from gankit.models import register_model
 from gankit.models.base import GANPair
-from gankit.models.layers import Dropout, ProjectionHead, check_conditional, check_twin, resolve_projection
+from gankit.models.layers import Dropout, ProjectionHead, check_conditional
+from gankit.models.options import ClassHeadOptions, ModelOptions, option
 
 
 class MLPGenerator(nn.Module):
@@ -26,10 +28,7 @@ class MLPGenerator(nn.Module):
     With ``num_classes > 0`` the one-hot label (B, K) is concatenated to z.
     """
 
-    def __init__(
-        self, img_shape: tuple[int, int, int], latent_dim: int = 100, hidden: tuple[int, ...] = (256, 512, 1024),
-        num_classes: int = 0,
-    ) -> None:
+    def __init__(self, img_shape: tuple[int, int, int], latent_dim: int, hidden: tuple[int, ...], num_classes: int = 0) -> None:
         super().__init__()
         self.img_shape = tuple(img_shape)
         self.latent_dim, self.num_classes = latent_dim, num_classes
@@ -61,7 +60,7 @@ def _discriminator_layers(img_shape: tuple[int, ...], hidden: tuple[int, ...], d
 class MLPDiscriminator(nn.Module):
     """images (B, C, H, W) -> logits (B,); D(x) = sigmoid(logit)."""
 
-    def __init__(self, img_shape: tuple[int, int, int], hidden: tuple[int, ...] = (1024, 512, 256), dropout: float = 0.3) -> None:
+    def __init__(self, img_shape: tuple[int, int, int], hidden: tuple[int, ...], dropout: float) -> None:
         super().__init__()
         self.img_shape = tuple(img_shape)
         layers, width = _discriminator_layers(img_shape, hidden, dropout)
@@ -81,21 +80,27 @@ class MLPDiscriminator(nn.Module):
         return self.net[-1](hidden).squeeze(1)
 
 
+@dataclass(frozen=True)
+class MLPOptions(ModelOptions):
+    """``mlp``: the fully connected GAN of Goodfellow et al. (2014), at the sizes of the widely used PyTorch
+    version of its MNIST model."""
+
+    g_hidden: tuple[int, ...] = option((256, 512, 1024), min=1)
+    """Widths of the generator's hidden layers, from z to the image (each Linear, then LeakyReLU 0.2)."""
+    d_hidden: tuple[int, ...] = option((1024, 512, 256), min=1)
+    """Widths of the discriminator's hidden layers, from the image to the logit (each Linear, LeakyReLU 0.2,
+    dropout)."""
+    dropout: float = option(0.3, min=0, max=1)
+    """Dropout probability after each hidden layer of the discriminator (Srivastava et al. 2014)."""
+
+
 @register_model("mlp")
-def mlp(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_hidden: tuple[int, ...] = (256, 512, 1024),
-    d_hidden: tuple[int, ...] = (1024, 512, 256),
-    dropout: float = 0.3,
-) -> GANPair:
+def mlp(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: MLPOptions) -> GANPair:
     """The reference MLP GAN: G 100-256-512-1024-784 (LeakyReLU 0.2, Tanh), D 784-1024-512-256-1 with dropout 0.3."""
     check_conditional("mlp", num_classes, conditional=False)
     return GANPair(
-        generator=MLPGenerator(img_shape, latent_dim, tuple(g_hidden)),
-        discriminator=MLPDiscriminator(img_shape, tuple(d_hidden), dropout),
+        generator=MLPGenerator(img_shape, latent_dim, options.g_hidden),
+        discriminator=MLPDiscriminator(img_shape, options.d_hidden, options.dropout),
     )
 
 
@@ -106,8 +111,8 @@ class MLPConditionalDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, img_shape: tuple[int, int, int], num_classes: int, hidden: tuple[int, ...] = (1024, 512, 256),
-        dropout: float = 0.3, auxiliary: bool = False, twin: bool = False, projection: bool | None = None,
+        self, img_shape: tuple[int, int, int], num_classes: int, hidden: tuple[int, ...], dropout: float,
+        auxiliary: bool = False, twin: bool = False, projection: bool | None = None,
     ) -> None:
         super().__init__()
         self.img_shape = tuple(img_shape)
@@ -127,26 +132,20 @@ class MLPConditionalDiscriminator(nn.Module):
         return self.features(images)
 
 
+@dataclass(frozen=True)
+class MLPCondOptions(ClassHeadOptions, MLPOptions):
+    """``mlp_cond``: the conditional GAN of Mirza & Osindero (2014), G reading the one-hot label next to z,
+    with the sizes of ``mlp`` and a projection, AC-GAN or TAC-GAN head on D."""
+
+
 @register_model("mlp_cond")
-def mlp_cond(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_hidden: tuple[int, ...] = (256, 512, 1024),
-    d_hidden: tuple[int, ...] = (1024, 512, 256),
-    dropout: float = 0.3,
-    auxiliary: bool = False,
-    twin: bool = False,
-    projection: bool | None = None,
-) -> GANPair:
+def mlp_cond(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: MLPCondOptions) -> GANPair:
     """Conditional MLP GAN (Mirza & Osindero 2014): one-hot label into G; projection, AC-GAN or TAC-GAN head on D."""
     check_conditional("mlp_cond", num_classes, conditional=True)
-    check_twin("mlp_cond", auxiliary, twin)
-    projection = resolve_projection("mlp_cond", auxiliary, projection)
     return GANPair(
-        generator=MLPGenerator(img_shape, latent_dim, tuple(g_hidden), num_classes),
-        discriminator=MLPConditionalDiscriminator(img_shape, num_classes, tuple(d_hidden), dropout, auxiliary, twin, projection),
+        generator=MLPGenerator(img_shape, latent_dim, options.g_hidden, num_classes),
+        discriminator=MLPConditionalDiscriminator(img_shape, num_classes, options.d_hidden, options.dropout, options.auxiliary,
+                                                  options.twin, options.projection),
     )
 
 

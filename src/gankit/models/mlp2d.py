@@ -22,13 +22,16 @@ component per mode each settles on its own; with more, they split modes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import register_model
 from gankit.models.base import GANPair
-from gankit.models.layers import MinibatchStdDev, check_conditional, check_pack, discrete_codes, pack, sn
+from gankit.models.layers import MinibatchStdDev, check_conditional, discrete_codes, pack, sn
+from gankit.models.options import ModelOptions, option, refuse
 
 
 class MLP2DGenerator(nn.Module):
@@ -40,7 +43,7 @@ class MLP2DGenerator(nn.Module):
             network one-hot in place of ``z[:, 0]``; 0 keeps z continuous.
     """
 
-    def __init__(self, data_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128, 128, 128), components: int = 0) -> None:
+    def __init__(self, data_dim: int, latent_dim: int, hidden: tuple[int, ...], components: int = 0) -> None:
         super().__init__()
         self.img_shape, self.latent_dim, self.components = (data_dim,), latent_dim, components
         layers: list[nn.Module] = []
@@ -72,7 +75,7 @@ class MLP2DDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, data_dim: int, hidden: tuple[int, ...] = (128, 128, 128), spectral_norm: bool = False, pack: int = 1, mbstd_group: int = 0,
+        self, data_dim: int, hidden: tuple[int, ...], spectral_norm: bool = False, pack: int = 1, mbstd_group: int = 0,
         code_components: int = 0,
     ) -> None:
         super().__init__()
@@ -98,32 +101,47 @@ class MLP2DDiscriminator(nn.Module):
         return self.net[-1](h).squeeze(1), codes  # (B / pack,), (B, K)
 
 
+@dataclass(frozen=True)
+class MLP2DOptions(ModelOptions):
+    """``mlp2d``: a fully connected pair for vector data such as the 2D mixtures of Gaussians of VEEGAN
+    (Srivastava et al. 2017) and PacGAN (Lin et al. 2018)."""
+
+    g_hidden: tuple[int, ...] = option((128, 128, 128), min=1)
+    """Widths of the generator's hidden layers (each Linear, then ReLU); the output layer is linear."""
+    d_hidden: tuple[int, ...] = option((128, 128, 128), min=1)
+    """Widths of the discriminator's hidden layers (each Linear, then LeakyReLU 0.2)."""
+    spectral_norm: bool = False
+    """Spectral normalisation on every discriminator weight (Miyato et al. 2018)."""
+    pack: int = option(1, min=1)
+    """PacGAN packing (Lin et al. 2018): D judges this many samples at once, concatenated; 1 is off.
+    ``train.batch_size`` must be a multiple of it."""
+    mbstd_group: int = option(0, min=0)
+    """> 0: before its last hidden layer D appends the minibatch standard deviation over groups of this many
+    samples (Karras et al. 2018); 0 is off."""
+    components: int = option(0, min=0)
+    """> 0: the generator reads a discrete code of this many equally likely values from ``z[:, 0]`` and D predicts
+    it (InfoGAN, Chen et al. 2016; ``reg.info_weight``), so that G can jump between disconnected modes; at least 2,
+    and ``model.latent_dim`` at least 2. 0 is off."""
+
+    def check(self) -> None:
+        super().check()
+        if self.components == 1:
+            raise refuse("components", self.components, "components must be 0 (off) or a whole number >= 2")
+
+
 @register_model("mlp2d")
-def mlp2d(
-    img_shape: tuple[int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_hidden: tuple[int, ...] = (128, 128, 128),
-    d_hidden: tuple[int, ...] = (128, 128, 128),
-    spectral_norm: bool = False,
-    pack: int = 1,
-    mbstd_group: int = 0,
-    components: int = 0,
-) -> GANPair:
+def mlp2d(img_shape: tuple[int], latent_dim: int, num_classes: int, options: MLP2DOptions) -> GANPair:
     """MLP pair for vector data of shape (D,): ReLU G with a linear output, LeakyReLU D; ``components`` > 0 gives G
     a discrete code of that many equally likely values (see the module docstring)."""
     check_conditional("mlp2d", num_classes, conditional=False)
     if len(img_shape) != 1:
         raise ConfigError(f"model 'mlp2d' takes vector data of shape (D,), got {tuple(img_shape)}; use dcgan or resnet for images")
-    check_pack("mlp2d", pack, num_classes)
-    if components < 0 or components == 1 or (components and latent_dim < 2):
-        raise ConfigError(
-            f"model 'mlp2d': components must be 0 (off) or at least 2, with latent_dim >= 2; got components={components}, latent_dim={latent_dim}"
-        )
+    if options.components and latent_dim < 2:
+        raise ConfigError(f"model 'mlp2d': components={options.components} needs model.latent_dim >= 2, got {latent_dim}")
     return GANPair(
-        generator=MLP2DGenerator(img_shape[0], latent_dim, tuple(g_hidden), components),
-        discriminator=MLP2DDiscriminator(img_shape[0], tuple(d_hidden), spectral_norm, pack, mbstd_group, components),
+        generator=MLP2DGenerator(img_shape[0], latent_dim, options.g_hidden, options.components),
+        discriminator=MLP2DDiscriminator(img_shape[0], options.d_hidden, options.spectral_norm, options.pack, options.mbstd_group,
+                                         options.components),
     )
 
 

@@ -11,6 +11,9 @@ variant is registered as ``resnet_cond`` in :mod:`gankit.models.conditional`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,14 +25,12 @@ from gankit.models.layers import (
     MinibatchStdDev,
     ProjectionHead,
     check_conditional,
-    check_pack,
-    check_twin,
     check_square_size,
     pack,
-    resolve_projection,
     sn,
     upsampling_plan,
 )
+from gankit.models.options import ClassHeadOptions, ModelOptions, option
 
 SIZES = (28, 32, 64, 128)
 
@@ -87,7 +88,7 @@ class DBlock(nn.Module):
 class ResNetGenerator(nn.Module):
     """z (B, latent_dim) [, labels (B,)] -> images (B, C, S, S) in [-1, 1]."""
 
-    def __init__(self, img_shape: tuple[int, int, int], latent_dim: int, width: int = 64, num_classes: int = 0) -> None:
+    def __init__(self, img_shape: tuple[int, int, int], latent_dim: int, width: int, num_classes: int = 0) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
         self.img_shape, self.latent_dim, self.num_classes = tuple(img_shape), latent_dim, num_classes
@@ -115,7 +116,7 @@ class ResNetDiscriminator(nn.Module):
     twin_classifier: bool = False
 
     def __init__(
-        self, img_shape: tuple[int, int, int], width: int = 64, spectral_norm: bool = True, pack: int = 1,
+        self, img_shape: tuple[int, int, int], width: int, spectral_norm: bool, pack: int = 1,
         mbstd_group: int = 0, num_classes: int = 0, auxiliary: bool = False, twin: bool = False,
         projection: bool | None = None,
     ) -> None:
@@ -143,37 +144,60 @@ class ResNetDiscriminator(nn.Module):
         return self.head(h, labels)
 
 
-def build_resnet(
-    family: str, img_shape, latent_dim: int, num_classes: int, *, g_width: int, d_width: int, spectral_norm: bool,
-    pack: int, mbstd_group: int, auxiliary: bool = False, twin: bool = False, projection: bool | None = None,
-) -> GANPair:
+@dataclass(frozen=True)
+class ResNetBaseOptions(ModelOptions):
+    """The options ``resnet`` and ``resnet_cond`` share."""
+
+    g_width: int = option(64, min=1)
+    """Channels of the generator's last residual block; earlier blocks have up to 8x as many (as SNGAN's
+    64 and 128 px networks)."""
+    d_width: int = option(64, min=1)
+    """Channels of the discriminator's first residual block; each later one doubles them, up to 8x."""
+    spectral_norm: bool = True
+    """Spectral normalisation on every discriminator weight (Miyato et al., ICLR 2018)."""
+    mbstd_group: int = option(0, min=0)
+    """> 0: D appends a minibatch standard-deviation channel over groups of this many images before its last
+    block (Karras et al., ICLR 2018); 0 is off."""
+
+
+@dataclass(frozen=True)
+class ResNetOptions(ResNetBaseOptions):
+    """``resnet``: the SNGAN ResNet (Miyato et al., ICLR 2018, appendix B) for 28, 32, 64 and 128 px images."""
+
+    pack: int = option(1, min=1)
+    """PacGAN packing (Lin et al., NeurIPS 2018): D judges this many images at once, stacked along the channels;
+    1 is off. ``train.batch_size`` must be a multiple of it."""
+
+    # An unconditional pair: the class head is that of no classes.
+    auxiliary: ClassVar[bool] = False
+    twin: ClassVar[bool] = False
+    projection: ClassVar[bool | None] = None
+
+
+@dataclass(frozen=True)
+class ResNetCondOptions(ClassHeadOptions, ResNetBaseOptions):
+    """``resnet_cond``: the class-conditional SNGAN ResNet, conditional BatchNorm in G and a projection (Miyato &
+    Koyama 2018), AC-GAN or TAC-GAN head on D (see :mod:`gankit.models.conditional`)."""
+
+    pack: ClassVar[int] = 1  # one image per judgement
+
+
+def build_resnet(family: str, img_shape, latent_dim: int, num_classes: int, options: ResNetOptions | ResNetCondOptions) -> GANPair:
+    """The ResNet pair of ``resnet`` (``num_classes`` 0) and ``resnet_cond``, once the image size is checked."""
     check_square_size(family, img_shape, SIZES)
-    check_pack(family, pack, num_classes)
-    check_twin(family, auxiliary, twin)
-    projection = resolve_projection(family, auxiliary, projection) if num_classes else None
+    o = options
     return GANPair(
-        generator=ResNetGenerator(img_shape, latent_dim, g_width, num_classes),
-        discriminator=ResNetDiscriminator(img_shape, d_width, spectral_norm, pack, mbstd_group, num_classes, auxiliary, twin,
-                                          projection),
+        generator=ResNetGenerator(img_shape, latent_dim, o.g_width, num_classes),
+        discriminator=ResNetDiscriminator(img_shape, o.d_width, o.spectral_norm, o.pack, o.mbstd_group, num_classes, o.auxiliary, o.twin,
+                                          o.projection),
     )
 
 
 @register_model("resnet")
-def resnet(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_width: int = 64,
-    d_width: int = 64,
-    spectral_norm: bool = True,
-    pack: int = 1,
-    mbstd_group: int = 0,
-) -> GANPair:
+def resnet(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: ResNetOptions) -> GANPair:
     """SNGAN ResNet (Miyato et al. 2018) for 28/32/64/128 px; SN in D on by default."""
     check_conditional("resnet", num_classes, conditional=False)
-    return build_resnet("resnet", img_shape, latent_dim, 0, g_width=g_width, d_width=d_width, spectral_norm=spectral_norm,
-                        pack=pack, mbstd_group=mbstd_group)
+    return build_resnet("resnet", img_shape, latent_dim, 0, options)
 
 
 resnet.tiny_kwargs = {"img_shape": (3, 32, 32), "options": {"g_width": 4, "d_width": 4}}

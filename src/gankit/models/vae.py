@@ -15,13 +15,16 @@ the adversarial one. Pixels are modelled as Bernoulli with probability
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
 from gankit.models import register_model
 from gankit.models.base import GANPair
 from gankit.models.dcgan import SIZES, DCGANGenerator
-from gankit.models.layers import check_choice, check_conditional, check_square_size, norm_2d, upsampling_plan
+from gankit.models.layers import NORMS, check_conditional, check_square_size, norm_2d, upsampling_plan
+from gankit.models.options import ModelOptions, option
 
 
 class VAEDecoder(DCGANGenerator):
@@ -39,7 +42,7 @@ class VAEEncoder(nn.Module):
 
     training_objective = "vae"
 
-    def __init__(self, img_shape: tuple[int, int, int], latent_dim: int, width: int = 64, norm: str = "batch") -> None:
+    def __init__(self, img_shape: tuple[int, int, int], latent_dim: int, width: int, norm: str) -> None:
         super().__init__()
         channels, size = img_shape[0], img_shape[1]
         self.img_shape, self.latent_dim = tuple(img_shape), latent_dim
@@ -58,21 +61,28 @@ class VAEEncoder(nn.Module):
         return mean, log_var
 
 
+@dataclass(frozen=True)
+class VAEOptions(ModelOptions):
+    """``vae``: a convolutional VAE (Kingma & Welling, ICLR 2014) with a DCGAN generator as its decoder and a
+    DCGAN discriminator body as its encoder."""
+
+    g_width: int = option(64, min=1)
+    """Channels of the decoder's last hidden map; each earlier map has twice as many (as ``dcgan``'s generator)."""
+    d_width: int = option(64, min=1)
+    """Channels of the encoder's first convolution; each later one doubles them."""
+    norm: str = option("batch", choices=NORMS)
+    """Normalisation in both networks: ``batch`` or ``none``."""
+
+
 @register_model("vae")
-def vae(
-    img_shape: tuple[int, int, int],
-    latent_dim: int,
-    num_classes: int = 0,
-    *,
-    g_width: int = 64,
-    d_width: int = 64,
-    norm: str = "batch",
-) -> GANPair:
+def vae(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, options: VAEOptions) -> GANPair:
     """Convolutional VAE (Kingma & Welling 2014) with DCGAN-sized decoder (``generator``) and encoder."""
     check_conditional("vae", num_classes, conditional=False)
     check_square_size("vae", img_shape, SIZES)
-    check_choice("norm", norm, ("batch", "none"))
-    return GANPair(generator=VAEDecoder(img_shape, latent_dim, g_width, norm), discriminator=VAEEncoder(img_shape, latent_dim, d_width, norm))
+    return GANPair(
+        generator=VAEDecoder(img_shape, latent_dim, options.g_width, options.norm),
+        discriminator=VAEEncoder(img_shape, latent_dim, options.d_width, options.norm),
+    )
 
 
 vae.tiny_kwargs = {"img_shape": (1, 28, 28), "options": {"g_width": 8, "d_width": 8}}

@@ -64,7 +64,7 @@ class ModelConfig:
     latent_dim: int = _field(100, min=1, max=4096)
     """Size of the noise vector z that the generator maps to an image."""
     options: dict = _field({})
-    """Family-specific keyword options (see ``gankit.models.model_options``)."""
+    """Family-specific options: the fields of the family's options class (``gankit.models.options_class``)."""
 
 
 @dataclass
@@ -279,10 +279,10 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 
 
 def _validate_names(cfg: Config) -> None:
-    """Check registry names and model options against what is registered."""
+    """Check registry names against what is registered, and the model options against the model's options class."""
     from gankit.data import DATASETS
     from gankit.losses import LOSSES
-    from gankit.models import MODELS, model_options
+    from gankit.models import MODELS, create_options
 
     for key, name, registry in (
         ("data.name", cfg.data.name, DATASETS),
@@ -291,39 +291,7 @@ def _validate_names(cfg: Config) -> None:
     ):
         if name not in registry:
             raise ConfigError(f"{key}: {name!r} is not allowed; choose one of: {', '.join(registry.names())}")
-    allowed = model_options(cfg.model.name)
-    unknown = sorted(set(cfg.model.options) - set(allowed))
-    if unknown:
-        raise ConfigError(
-            f"model.options: unknown option(s) {', '.join(map(_key_text, unknown))} for model {cfg.model.name!r}; "
-            f"allowed: {', '.join(sorted(allowed)) or 'none'}"
-        )
-    for key, value in cfg.model.options.items():
-        _check_option_type(f"model.options.{key}", value, allowed[key])
-
-
-def _check_option_type(key: str, value: Any, default: Any) -> None:
-    """A model option takes the type of its default (a list for a tuple); a None default takes anything."""
-    if default is None or isinstance(default, (list, tuple)) and not default:
-        return
-    if isinstance(default, (list, tuple)):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: {value!r} is not a list like its default {list(default)}")
-        for item in value:
-            _check_option_type(key, item, default[0])
-        return
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-    else:
-        return
-    if not ok:
-        raise ConfigError(f"{key}: {value!r} is not a {type(default).__name__} like its default {default!r}")
+    create_options(cfg.model.name, cfg.model.options)
 
 
 def config_from_dict(raw: Any) -> Config:
