@@ -236,22 +236,11 @@ def model_families() -> list[str] | None:
         return None
     finally:
         sys.path.pop(0)
-    if not hasattr(models, "MODELS") or not hasattr(models, "model_options"):
-        return None
     lines: list[str] = []
     for name in models.MODELS.names():
         factory = models.MODELS.get(name)
-        options = models.model_options(name)
-        declared = next((getattr(factory, a) for a in ("options_class", "Options", "options")
-                         if dataclasses.is_dataclass(getattr(factory, a, None))), None)
-        if declared is not None and not dataclasses.is_dataclass(options):
-            options = declared
-        docs: dict[str, str] = {}
-        if dataclasses.is_dataclass(options):
-            cls = options if isinstance(options, type) else type(options)
-            parsed = parse_dataclasses(Path(inspect.getsourcefile(cls)).read_text()).get(cls.__name__)
-            docs = {f.name: f.doc for f in parsed.fields} if parsed else {}
-            options = {f.name: _default_of(f) for f in dataclasses.fields(cls)}
+        cls = models.options_class(name)
+        options, docs = cls.defaults(), cls.field_docs()
         summary = inspect.getdoc(factory) or ""
         lines += [f"### `{name}`", ""]
         if summary:

@@ -208,7 +208,7 @@ class DCGANNetworkOptions(ModelOptions):
     """The options of a DCGAN generator and discriminator, in every family built from them."""
 
     g_width: int = option(64, min=1)
-    """Channels of the DCGAN generator's last hidden map; each earlier map has twice as many (at 32 px and width
+    """Channels of the DCGAN generator's last hidden map; each map before it has twice as many (at 32 px and width
     64: 256, 128, 64)."""
     d_width: int = option(64, min=1)
     """Channels of the DCGAN discriminator's first convolution; each later one doubles them."""

@@ -149,7 +149,7 @@ class ResNetBaseOptions(ModelOptions):
     """The options ``resnet`` and ``resnet_cond`` share."""
 
     g_width: int = option(64, min=1)
-    """Channels of the generator's last residual block; earlier blocks have up to 8x as many (as SNGAN's
+    """Channels of the generator's last residual block; the blocks before it have up to 8x as many (as SNGAN's
     64 and 128 px networks)."""
     d_width: int = option(64, min=1)
     """Channels of the discriminator's first residual block; each later one doubles them, up to 8x."""

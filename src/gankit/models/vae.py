@@ -67,7 +67,7 @@ class VAEOptions(ModelOptions):
     DCGAN discriminator body as its encoder."""
 
     g_width: int = option(64, min=1)
-    """Channels of the decoder's last hidden map; each earlier map has twice as many (as ``dcgan``'s generator)."""
+    """Channels of the decoder's last hidden map; each map before it has twice as many (as ``dcgan``'s generator)."""
     d_width: int = option(64, min=1)
     """Channels of the encoder's first convolution; each later one doubles them."""
     norm: str = option("batch", choices=NORMS)
