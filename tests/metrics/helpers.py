@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from gankit.metrics.evaluator import DomainEvaluator, EvaluatorConfig, save_evaluator, train_evaluator
+from gankit.evaluation.evaluator_training import train_evaluator
+from gankit.metrics.evaluator import DomainEvaluator, EvaluatorConfig, save_evaluator
 
 TINY = EvaluatorConfig(channels=(8, 16), feature_dim=16, epochs=3, batch_size=64, lr=5e-3)
 
