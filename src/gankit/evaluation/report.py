@@ -172,11 +172,11 @@ def no_fid_note(run_dir: Path, records: list[dict]) -> str:
     try:
         default_extractor(DatasetSpec.from_config(cfg.data))
     except EvaluatorMissingError:
-        return (f"{missed}, as dataset {html.escape(repr(name))} has no domain evaluator. <code>gankit eval RUN</code> "
+        return (f"{missed}, as dataset {html.escape(repr(name), quote=False)} has no domain evaluator. <code>gankit eval RUN</code> "
                 f"trains it (or <code>gankit evaluator train --dataset {html.escape(name)}</code>); runs trained after it log FID.")
     except GankitError as exc:
         return f"{missed}: {html.escape(str(exc))}"
-    return (f"{missed} when the run trained (its log says why; most often the domain evaluator of {html.escape(repr(name))} "
+    return (f"{missed} when the run trained (its log says why; most often the domain evaluator of {html.escape(repr(name), quote=False)} "
             "was not trained yet). It can be scored now: <code>gankit eval RUN</code>.")
 
 
