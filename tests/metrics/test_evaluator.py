@@ -13,7 +13,7 @@ from gankit.metrics.evaluator import (
     load_evaluator,
     load_evaluator_dir,
 )
-from tests.metrics.helpers import TINY, train_tiny, train_tiny_squares_evaluator
+from tests.metrics.helpers import TINY, train_tiny_squares_evaluator
 
 
 @pytest.fixture(scope="module")
