@@ -34,12 +34,25 @@ def test_thread_count_does_not_change_the_weights():
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
 
 
-def test_first_use_trains_and_caches_it_and_the_next_use_reuses_it(tmp_path, monkeypatch, caplog):
+@pytest.fixture
+def gankit_log(monkeypatch):
+    """The messages of the ``gankit`` logger at INFO, and only here (not in a handler the CLI left behind)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    logger = logging.getLogger("gankit")
+    monkeypatch.setattr(logger, "handlers", [handler])
+    monkeypatch.setattr(logger, "propagate", False)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield records
+    logger.setLevel(level)
+
+
+def test_first_use_trains_and_caches_it_and_the_next_use_reuses_it(tmp_path, monkeypatch, gankit_log):
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
-    monkeypatch.setattr(logging.getLogger("gankit"), "propagate", True)  # the CLI may have turned it off
-    with caplog.at_level(logging.INFO, logger="gankit"):
-        first = ensure_evaluator("squares", cfg=TINY)
-    lines = [r.getMessage() for r in caplog.records]
+    first = ensure_evaluator("squares", cfg=TINY)
+    lines = [r.getMessage() for r in gankit_log]
     assert lines[0] == "no domain evaluator for dataset 'squares' yet: training it once (3 epochs on 2048 images, cached for later runs)"
     assert [line.split(",")[0] for line in lines[1:4]] == [f"evaluator squares: epoch {e}/3" for e in (1, 2, 3)]
     assert lines[4].startswith("saved ") and "test accuracy" in lines[4]
@@ -49,10 +62,9 @@ def test_first_use_trains_and_caches_it_and_the_next_use_reuses_it(tmp_path, mon
         raise AssertionError("the cached evaluator must be reused")
 
     monkeypatch.setattr(evaluator_training, "train_evaluator", no_training)
-    caplog.clear()
-    with caplog.at_level(logging.INFO, logger="gankit"):
-        again = ensure_evaluator(DatasetSpec("squares"), cfg=TINY)
-    assert again.id == first.id and not caplog.records
+    gankit_log.clear()
+    again = ensure_evaluator(DatasetSpec("squares"), cfg=TINY)
+    assert again.id == first.id and not gankit_log
     torch.testing.assert_close(again.net.state_dict()["classifier.weight"], first.net.state_dict()["classifier.weight"], rtol=0, atol=0)
 
 
