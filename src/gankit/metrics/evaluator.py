@@ -6,11 +6,8 @@ score and the class histogram. Unlike ImageNet's Inception-V3 it fits the
 domain (28x28 digits, clothes, ...), needs no download, and reports its own
 held-out accuracy so a user can see that its features mean something.
 
-Training is deterministic from ``EvaluatorConfig.seed``: it runs on the CPU on one thread, since
-a different thread count changes the order of float sums, and a few epochs of that make a
-different network whose FID scale differs (two MNIST evaluators trained on 1 and 2 threads put the
-same samples at FID 36.3 and 37.3). The weights are
-saved as ``evaluator.safetensors`` + ``evaluator.json`` under
+:mod:`gankit.evaluation.evaluator_training` trains it (deterministically, on one thread); this
+module holds the network, the recipe that keys it, and the cache. The weights are saved as ``evaluator.safetensors`` + ``evaluator.json`` under
 ``$GANKIT_CACHE/evaluators/<dataset>-<key>/`` (default ``~/.cache/gankit``),
 where ``key`` hashes the training data, the architecture and the recipe; loading
 never unpickles.
