@@ -7,10 +7,10 @@ domain (28x28 digits, clothes, ...), needs no download, and reports its own
 held-out accuracy so a user can see that its features mean something.
 
 :mod:`gankit.evaluation.evaluator_training` trains it (deterministically, on one thread); this
-module holds the network, the recipe that keys it, and the cache. The weights are saved as ``evaluator.safetensors`` + ``evaluator.json`` under
-``$GANKIT_CACHE/evaluators/<dataset>-<key>/`` (default ``~/.cache/gankit``),
-where ``key`` hashes the training data, the architecture and the recipe; loading
-never unpickles.
+module holds the network, the recipe that keys it, and the cache. The weights are saved as
+``evaluator.safetensors`` + ``evaluator.json`` under ``$GANKIT_CACHE/evaluators/<dataset>-<key>/``
+(default ``~/.cache/gankit``), where ``key`` hashes the training data, the architecture and the
+recipe; loading never unpickles.
 """
 
 from __future__ import annotations
