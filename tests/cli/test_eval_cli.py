@@ -29,6 +29,14 @@ def isolated(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.fixture
+def log_lines(monkeypatch):
+    """gankit's log handler writes to the stderr of the test that first ran ``main``; start a fresh one here."""
+    import logging
+
+    monkeypatch.setattr(logging.getLogger("gankit"), "handlers", [])
+
+
 @pytest.fixture(scope="module")
 def ring_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("ring")
@@ -109,17 +117,19 @@ def test_bench_modes_prints_gankit_beside_the_anchors(isolated, ring_run, capsys
     config, _ = ring_run
     assert main(["bench", "modes", str(config), "--runs-dir", str(isolated / "bench")]) == 0
     out = capsys.readouterr().out
-    assert "gankit ring" in out and "real data" in out and "VEEGAN" in out and "GDPP-GAN" in out
+    assert "gankit ring" in out and "real data" in out and "VEEGAN" in out and "GDPP" not in out
     assert main(["bench", "modes", "--anchors-only", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
+    assert not any("GDPP" in r["method"] or "GDPP" in r["source"] for r in rows)  # no stored copy of its tables confirms them
     pacgan4 = next(r for r in rows if r["method"] == "PacGAN4")
     assert (pacgan4["modes"], pacgan4["high_quality"], pacgan4["reverse_kl"]) == (24.8, 0.936, 0.04)
     assert any(r["method"] == "PacDCGAN2" and r["modes"] == 1000.0 and r["reverse_kl"] == 0.06 for r in rows)
 
 
-def test_an_image_folder_run_is_scored_against_its_own_folder_and_size(isolated, capsys):
-    """A 32 px folder run: `gankit evaluator train --run` and `gankit eval RUN` load the run's folder at 32 px
-    (the folder dataset alone has no folder and a 64 px default, which the samples would not match)."""
+def test_an_image_folder_run_is_scored_against_its_own_folder_and_size(isolated, capsys, log_lines):
+    """A 32 px folder run: `gankit eval RUN` trains the folder's evaluator on first use, at 32 px, and
+    `gankit evaluator train --run` finds it (the folder dataset alone has no folder and a 64 px default,
+    which the samples would not match)."""
     from PIL import Image
 
     rng = np.random.default_rng(0)
@@ -138,12 +148,19 @@ def test_an_image_folder_run_is_scored_against_its_own_folder_and_size(isolated,
     run = isolated / "run"
     assert main(["train", str(config), "--run-dir", str(run), "--no-progress"]) == 0
     capsys.readouterr()
-    assert "gankit evaluator train --run RUN_DIR" in one_line_error(capsys, ["eval", str(run), "--num", "20"])
-    assert main(["evaluator", "train", "--run", str(run), "--epochs", "1"]) == 0
-    capsys.readouterr()
     assert main(["eval", str(run), "--num", "20", "--metrics", "fid", "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["dataset"] == "folder" and result["metrics"]["fid"] > 0
+    out, err = capsys.readouterr()
+    announced = [line for line in err.splitlines() if "no domain evaluator" in line]
+    assert announced == ["gankit: no domain evaluator for dataset 'folder' yet: training it once (30 epochs on 70 images, cached for later runs)"]
+    assert sum("gankit: evaluator folder: epoch" in line for line in err.splitlines()) == 30  # progress, epoch by epoch
+    first = json.loads(out)
+    assert first["dataset"] == "folder" and first["metrics"]["fid"] > 0
+    assert main(["eval", str(run), "--num", "20", "--metrics", "fid", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "training" not in err and "epoch" not in err  # the cached evaluator
+    assert json.loads(out) == first
+    assert main(["evaluator", "train", "--run", str(run)]) == 0  # the default recipe: already there
+    assert "already trained" in capsys.readouterr().err
     assert main(["eval", str(run), "--num", "20", "--metrics", "pr", "--by-class", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["by_class"]
     assert [r["class"] for r in rows] == ["blue", "red"]  # the folder's sub-folders
@@ -154,7 +171,7 @@ def test_an_image_folder_run_is_scored_against_its_own_folder_and_size(isolated,
 def test_eval_d_keep_scores_the_draws_d_rates_highest(isolated, ring_run, capsys):
     import torch
 
-    from gankit.cli.eval import samples_from_run
+    from gankit.evaluation.run_eval import samples_from_run
     from gankit.metrics.sampling import draw_samples
     from gankit.sampling import load_run_discriminator, load_run_generator
 

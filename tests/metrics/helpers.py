@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from gankit.metrics.evaluator import DomainEvaluator, EvaluatorConfig, save_evaluator, train_evaluator
+from torch import nn
+
+from gankit.evaluation.evaluator_training import train_evaluator
+from gankit.metrics.evaluator import DomainEvaluator, EvaluatorConfig, save_evaluator
 
 TINY = EvaluatorConfig(channels=(8, 16), feature_dim=16, epochs=3, batch_size=64, lr=5e-3)
 
@@ -18,3 +21,14 @@ def train_tiny_squares_evaluator(monkeypatch_env, cache_dir) -> DomainEvaluator:
     evaluator = train_tiny()
     save_evaluator(evaluator)
     return evaluator
+
+
+class IdentityFeatures(nn.Module):
+    """A torchmetrics feature extractor that passes its input through, so the reference library sees our features."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x):
+        return x

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
-from torch import nn
 
 from gankit.metrics import Features
 from gankit.metrics.fid import fid, frechet_distance, mean_and_covariance
+from tests.metrics.helpers import IdentityFeatures
 
 
 def random_spd(dim: int, gen: torch.Generator) -> torch.Tensor:
@@ -55,12 +55,6 @@ def test_same_set_scores_zero_and_sample_estimate_nears_the_population_value():
     assert fid(Features(x), Features(y))["fid"] == pytest.approx(8.0, rel=0.05)
 
 
-class _Identity(nn.Module):
-    num_features = 32
-
-    def forward(self, x):
-        return x
-
 
 def test_matches_torchmetrics_given_the_same_features():
     from torchmetrics.image.fid import FrechetInceptionDistance
@@ -68,7 +62,7 @@ def test_matches_torchmetrics_given_the_same_features():
     gen = torch.Generator().manual_seed(4)
     real = torch.randn(600, 32, generator=gen, dtype=torch.float64)
     fake = 0.8 * torch.randn(600, 32, generator=gen, dtype=torch.float64) @ random_spd(32, gen) * 0.3 + 0.1
-    reference = FrechetInceptionDistance(feature=_Identity())
+    reference = FrechetInceptionDistance(feature=IdentityFeatures(32))
     reference.update(real, real=True)
     reference.update(fake, real=False)
     ours = fid(Features(real), Features(fake))["fid"]

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from torch import nn
 
 from gankit.metrics import Features
 from gankit.metrics.kid import kid, polynomial_kernel, unbiased_mmd2
+from tests.metrics.helpers import IdentityFeatures
 
 
 def test_polynomial_kernel_by_hand():
@@ -33,12 +33,6 @@ def test_mean_is_near_zero_for_two_samples_of_one_distribution():
     assert shifted["kid"] > 50 * max(abs(same["kid"]), 1e-4)
 
 
-class _Identity(nn.Module):
-    num_features = 8
-
-    def forward(self, x):
-        return x
-
 
 def test_matches_torchmetrics_on_the_whole_set():
     from torchmetrics.image.kid import KernelInceptionDistance
@@ -46,7 +40,7 @@ def test_matches_torchmetrics_on_the_whole_set():
     gen = torch.Generator().manual_seed(1)
     real = torch.randn(300, 8, generator=gen, dtype=torch.float64)
     fake = 1.2 * torch.randn(300, 8, generator=gen, dtype=torch.float64) + 0.1
-    reference = KernelInceptionDistance(feature=_Identity(), subsets=1, subset_size=300)
+    reference = KernelInceptionDistance(feature=IdentityFeatures(8), subsets=1, subset_size=300)
     reference.update(real, real=True)
     reference.update(fake, real=False)
     expected = float(reference.compute()[0])

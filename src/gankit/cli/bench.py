@@ -18,8 +18,7 @@ EXAMPLES = """examples:
 Each config's data.name picks the benchmark (ring, grid, stacked-mnist). Runs already in
 --runs-dir are resumed or, when finished, only scored. Stacked MNIST needs the MNIST
 evaluator: gankit evaluator train --dataset mnist.
-Anchors: VEEGAN (Srivastava et al. 2017) Tables 1-2, PacGAN (Lin et al. 2018) Tables 1-2,
-GDPP (Elfeki et al. 2019) Table 3.
+Anchors: VEEGAN (Srivastava et al. 2017) Tables 1-2, PacGAN (Lin et al. 2018) Tables 1-2.
 """
 
 
@@ -55,7 +54,7 @@ def _seeds(text: str) -> list[int]:
 
 
 def run_modes(args: argparse.Namespace) -> int:
-    from gankit.metrics.bench import BENCHMARKS, anchor_rows, format_table, mean_row, real_floor, run_config
+    from gankit.evaluation.bench import BENCHMARKS, anchor_rows, format_table, mean_row, real_floor, run_config
 
     if not args.configs and not args.anchors_only:
         raise ConfigError("give one or more configs (data.name ring, grid or stacked-mnist), or --anchors-only")

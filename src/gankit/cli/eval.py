@@ -19,7 +19,9 @@ EXAMPLES = """examples:
   gankit eval runs/fashion_dcgan --num 2000 --by-class  # precision and recall of each class
   gankit eval runs/mnist_mlp --extractor inception --inception-weights weights-inception-2015-12-05-6726825d.pth
 Every figure is printed beside its floor: the same metric for real test images
-against the real training images, with as many images as samples.
+against the real training images, with as many images as samples. A run's figures
+are also written to RUN/eval.json. The first evaluation on a dataset trains its
+domain evaluator (a few minutes on the CPU) and caches it for the next ones.
 """
 
 
@@ -72,42 +74,10 @@ def load_samples_file(path: str | Path):
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
-def run_data(run_dir: Path):
-    """The run's ``DataConfig``, from its saved config.yaml."""
-    from gankit.training.config import load_config
-
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{run_dir}: not a gankit run directory (no config.yaml)")
-    return load_config(path).data
-
-
-def default_num(dataset: str, data_dir) -> int:
-    from gankit.data import load_dataset
-    from gankit.data.toy2d import MIXTURES
-    from gankit.metrics.evaluate import DEFAULT_NUM
-    from gankit.metrics.modes import MIXTURE_SAMPLES
-
-    if dataset in MIXTURES:
-        return MIXTURE_SAMPLES
-    return min(DEFAULT_NUM, len(load_dataset(dataset, "test", data_dir)))
-
-
-def samples_from_run(run_dir: str, checkpoint: str | None, num: int, seed: int, d_keep: float | None = None):
-    """``num`` samples of the run's generator; with ``d_keep``, the ones its discriminator rates most real."""
-    from gankit.metrics.sampling import draw_samples
-    from gankit.sampling import candidates_for, load_run_discriminator, load_run_generator, select_by_discriminator
-
-    generator, spec = load_run_generator(run_dir, checkpoint)
-    if d_keep is None:
-        return draw_samples(generator, spec, num, seed)
-    discriminator = load_run_discriminator(run_dir, checkpoint)
-    return select_by_discriminator(discriminator, draw_samples(generator, spec, candidates_for(num, d_keep), seed), num)
-
-
 def run(args: argparse.Namespace) -> int:
-    from gankit.data import data_load_options, dataset_defaults
-    from gankit.metrics.evaluate import check_by_class, check_samples, evaluate_samples, format_table
+    from gankit.data import DatasetSpec
+    from gankit.evaluation.run_eval import evaluate_run, write_eval_file
+    from gankit.metrics.evaluate import check_samples, evaluate_samples, format_table
     from gankit.metrics.extractors import default_extractor
 
     if bool(args.run_dir) == bool(args.samples):
@@ -124,33 +94,20 @@ def run(args: argparse.Namespace) -> int:
         candidates_for(1, args.d_keep)  # the range check, before any work
     if args.inception_weights and args.extractor != "inception":
         raise ConfigError("--inception-weights is only used with --extractor inception")
-    data_dir = args.data_dir
     if args.samples:
         if not args.dataset:
             raise ConfigError("--samples needs --dataset NAME (the data the samples imitate)")
-        dataset = args.dataset
+        dataset = DatasetSpec(args.dataset, args.data_dir)
         samples = load_samples_file(args.samples)
         if args.num is not None:
             samples = samples[:args.num]
-        check_samples(samples, dataset, data_dir)
-        extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)
-        result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed,
+        check_samples(samples, dataset)
+        extractor = default_extractor(dataset, kind=args.extractor, inception_weights=args.inception_weights)
+        result = evaluate_samples(samples, dataset, args.metrics, extractor=extractor, floor=not args.no_floor, seed=args.seed,
                                   by_class=args.by_class)
     else:
-        data = run_data(Path(args.run_dir))
-        dataset = args.dataset or data.name
-        data_dir = data_dir or data.dir
-        # An image-folder run is scored against its own folder, size and colours, wherever the metrics load it.
-        with dataset_defaults(data.name, **data_load_options(data)):
-            num = args.num or default_num(dataset, data_dir)
-            extractor = default_extractor(dataset, data_dir, args.extractor, args.inception_weights)  # fail before sampling
-            if args.by_class:
-                check_by_class(extractor, dataset)
-            samples = samples_from_run(args.run_dir, args.checkpoint, num, args.seed, args.d_keep)
-            result = evaluate_samples(samples, dataset, args.metrics, data_dir, extractor, floor=not args.no_floor, seed=args.seed,
-                                      by_class=args.by_class)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        print(format_table(result))
+        result, record = evaluate_run(args.run_dir, args.dataset, args.data_dir, args.checkpoint, args.num, args.metrics, args.seed,
+                                      args.extractor, args.inception_weights, args.d_keep, args.by_class, floor=not args.no_floor)
+        log.info("wrote %s", write_eval_file(args.run_dir, record))
+    print(json.dumps(result.to_dict(), indent=2) if args.json else format_table(result))
     return 0

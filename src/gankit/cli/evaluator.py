@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from gankit.errors import ConfigError
 
@@ -16,7 +15,8 @@ EXAMPLES = """examples:
   gankit evaluator train --run runs/my_faces           # an image-folder run: its folder, size and colours
   gankit evaluator show --dataset mnist
 The evaluator is cached under $GANKIT_CACHE/evaluators (default ~/.cache/gankit/evaluators),
-keyed by a hash of the training data, the architecture and the recipe; gankit eval uses it.
+keyed by a hash of the training data, the architecture and the recipe; gankit eval uses it
+(and trains it with the default recipe when a run's dataset has none yet).
 """
 
 
@@ -47,6 +47,7 @@ def add_parser(subparsers) -> None:
 def run_train(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from gankit.data import DatasetSpec
     from gankit.metrics.evaluator import EvaluatorConfig
 
     changes = {}
@@ -62,30 +63,29 @@ def run_train(args: argparse.Namespace) -> int:
     if bool(args.dataset) == bool(args.run):
         raise ConfigError("give either --dataset NAME or --run RUN_DIR")
     if args.run:
-        from gankit.cli.eval import run_data
-        from gankit.data import data_load_options, dataset_defaults
+        from gankit.evaluation.run_eval import run_dataset
 
-        data = run_data(Path(args.run))
-        args.dataset, args.data_dir = data.name, args.data_dir or data.dir
-        with dataset_defaults(data.name, **data_load_options(data)):
-            return _train(args, cfg)
-    return _train(args, cfg)
+        dataset = run_dataset(args.run)
+        dataset = DatasetSpec.of(dataset, args.data_dir or dataset.data_dir)
+    else:
+        dataset = DatasetSpec(args.dataset, args.data_dir)
+    return _train(dataset, cfg, args.force)
 
 
-def _train(args: argparse.Namespace, cfg) -> int:
-    from gankit.data import load_dataset
-    from gankit.metrics.evaluator import evaluator_dir, evaluator_key, load_evaluator_dir, save_evaluator, train_evaluator
+def _train(dataset, cfg, force: bool) -> int:
+    from gankit.evaluation.evaluator_training import train_evaluator
+    from gankit.metrics.evaluator import evaluator_dir, evaluator_key, load_evaluator_dir, save_evaluator
 
-    if args.dataset == "stacked-mnist":
+    if dataset.name == "stacked-mnist":
         raise ConfigError("--dataset stacked-mnist: Stacked MNIST is scored with the MNIST evaluator on each channel; "
                           "train that one with --dataset mnist")
-    directory = evaluator_dir(args.dataset, evaluator_key(load_dataset(args.dataset, "train", args.data_dir), cfg))
-    if (directory / "evaluator.json").is_file() and not args.force:
+    directory = evaluator_dir(dataset.name, evaluator_key(dataset.load("train"), cfg))
+    if (directory / "evaluator.json").is_file() and not force:
         evaluator = load_evaluator_dir(directory)
         log.info("already trained: %s", directory)
     else:
-        log.info("training the %s evaluator (seed %d)", args.dataset, cfg.seed)
-        evaluator = train_evaluator(args.dataset, args.data_dir, cfg, progress=True)
+        log.info("training the %s evaluator (seed %d)", dataset.name, cfg.seed)
+        evaluator = train_evaluator(dataset, cfg=cfg, progress=True)
         directory = save_evaluator(evaluator)
         log.info("saved %s", directory)
     _print(evaluator.meta)
@@ -93,9 +93,10 @@ def _train(args: argparse.Namespace, cfg) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from gankit.data import DatasetSpec
     from gankit.metrics.evaluator import load_evaluator
 
-    _print(load_evaluator(args.dataset, args.data_dir).meta)
+    _print(load_evaluator(DatasetSpec(args.dataset, args.data_dir)).meta)
     return 0
 
 

@@ -30,7 +30,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gankit.metrics.report import write_report
+    from gankit.evaluation.report import write_report
 
     if not 10 <= args.num <= 100_000:
         raise ConfigError(f"--num: {args.num} is outside 10..100000")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from gankit.data.base import EpochSampler, ImageDataset, to_uint8, to_unit_range
 from gankit.data.registry import DATASETS, register_dataset
@@ -36,38 +37,15 @@ def dataset_options(name: str) -> tuple[str, ...]:
     return tuple(p.name for p in parameters if p.kind is p.KEYWORD_ONLY)
 
 
-_SCOPED_OPTIONS: dict[str, dict] = {}
-
-
-@contextmanager
-def dataset_defaults(name: str, **options):
-    """Within the block, :func:`load_dataset` calls for ``name`` start from these options.
-
-    ``gankit eval`` and ``gankit evaluator train --run`` use it so that every metric, the
-    evaluator and the real-feature cache load an image-folder run's own folder, size and
-    colours, although they name the dataset only.
-    """
-    previous = _SCOPED_OPTIONS.get(name)
-    _SCOPED_OPTIONS[name] = options
-    try:
-        yield
-    finally:
-        if previous is None:
-            _SCOPED_OPTIONS.pop(name, None)
-        else:
-            _SCOPED_OPTIONS[name] = previous
-
-
 def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | None = None, **options) -> ImageDataset:
     """Load a registered dataset split into memory (cached per process).
 
-    ``options`` go to datasets that take them (see :func:`dataset_options`); None means the
-    default, or the option set by an enclosing :func:`dataset_defaults`.
+    ``options`` go to datasets that take them (see :func:`dataset_options`); None means the default.
     """
     if split not in SPLITS:
         raise ConfigError(f"split {split!r} is not allowed; choose one of: {', '.join(SPLITS)}")
     allowed = dataset_options(name)
-    given = {**_SCOPED_OPTIONS.get(name, {}), **{key: value for key, value in options.items() if value is not None}}
+    given = {key: value for key, value in options.items() if value is not None}
     unknown = sorted(set(given) - set(allowed))
     if unknown:
         raise ConfigError(f"dataset {name!r} takes no option(s) {', '.join(unknown)}; it takes: {', '.join(allowed) or 'none'}")
@@ -103,8 +81,44 @@ def data_load_options(data) -> dict:
     return options
 
 
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Which data a metric, the domain evaluator or a feature cache reads.
+
+    The trainer's ``DataConfig`` names the same thing; a spec is what travels below it, so
+    that an image-folder run is scored against its own folder, size and colours.
+
+    Attributes:
+        name: a registered dataset (see ``DATASETS``).
+        data_dir: the data root; None means ``$GANKIT_DATA``, else ``~/.cache/gankit/data``.
+        options: the dataset's load options as sorted ``(key, value)`` pairs (image folders:
+            ``folder`` and ``image``), so that a spec is hashable.
+    """
+
+    name: str
+    data_dir: str | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, dataset: "DatasetSpec | str", data_dir: str | os.PathLike | None = None) -> "DatasetSpec":
+        """A spec from a spec or a bare dataset name; ``data_dir``, when given, sets the data root."""
+        root = None if data_dir is None else str(data_dir)
+        if isinstance(dataset, DatasetSpec):
+            return dataset if root is None else replace(dataset, data_dir=root)
+        return cls(dataset, root)
+
+    @classmethod
+    def from_config(cls, data) -> "DatasetSpec":
+        """The spec of a ``DataConfig``: its name, root and, for image folders, the image options."""
+        return cls(data.name, None if data.dir is None else str(data.dir), tuple(sorted(data_load_options(data).items())))
+
+    def load(self, split: str = "train") -> ImageDataset:
+        """The split this spec names, through :func:`load_dataset` (cached per process)."""
+        return load_dataset(self.name, split, self.data_dir, **dict(self.options))
+
+
 from gankit.data import mnist, synthetic  # noqa: E402,F401
 from gankit.data import stacked, toy2d  # noqa: E402,F401
 from gankit.data import emoji, folder  # noqa: E402,F401
 
-__all__ = ["DATASETS", "EpochSampler", "ImageDataset", "data_root", "load_data", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
+__all__ = ["DATASETS", "DatasetSpec", "EpochSampler", "ImageDataset", "data_root", "load_data", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]

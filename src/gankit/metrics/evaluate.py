@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from gankit.data import load_dataset
+from gankit.data import DatasetSpec
 from gankit.errors import ConfigError
 from gankit.metrics import FIGURES, Features, compute_metrics, needs_probs, parse_metric_names
 from gankit.metrics.extractors import FeatureExtractor, IdentityExtractor, StackedExtractor, default_extractor
@@ -61,9 +61,10 @@ def _finite(values: dict[str, float]) -> dict[str, float | None]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in values.items()}
 
 
-def check_samples(samples: torch.Tensor, dataset: str, data_dir: str | os.PathLike | None = None) -> None:
+def check_samples(samples: torch.Tensor, dataset: DatasetSpec | str, data_dir: str | os.PathLike | None = None) -> None:
     """Samples must look like the dataset: uint8 images of its shape, or float vectors of its width."""
-    shape = load_dataset(dataset, "train", data_dir).img_shape
+    spec = DatasetSpec.of(dataset, data_dir)
+    shape = spec.load("train").img_shape
     if len(shape) == 1:
         ok = samples.ndim == 2 and samples.is_floating_point() and tuple(samples.shape[1:]) == shape
         want = f"float (N, {shape[0]}) vectors"
@@ -71,20 +72,21 @@ def check_samples(samples: torch.Tensor, dataset: str, data_dir: str | os.PathLi
         ok = samples.dtype == torch.uint8 and tuple(samples.shape[1:]) == shape
         want = f"uint8 (N, {', '.join(map(str, shape))}) images"
     if not ok:
-        raise ConfigError(f"samples for dataset {dataset!r} must be {want}; got {samples.dtype} {tuple(samples.shape)}")
+        raise ConfigError(f"samples for dataset {spec.name!r} must be {want}; got {samples.dtype} {tuple(samples.shape)}")
     if len(samples) < 10:
         raise ConfigError(f"need at least 10 samples to evaluate, got {len(samples)}")
 
 
-def default_metric_names(extractor: FeatureExtractor, dataset: str, data_dir=None) -> list[str]:
-    vector = load_dataset(dataset, "train", data_dir).images.ndim == 2
+def default_metric_names(extractor: FeatureExtractor, dataset: DatasetSpec | str, data_dir=None) -> list[str]:
+    vector = DatasetSpec.of(dataset, data_dir).load("train").images.ndim == 2
     return list(VECTOR_METRICS) if vector else list(IMAGE_METRICS)
 
 
-def mode_score(samples: torch.Tensor, dataset: str, extractor: FeatureExtractor) -> ModeScore | None:
+def mode_score(samples: torch.Tensor, dataset: DatasetSpec | str, extractor: FeatureExtractor) -> ModeScore | None:
     """The mode-collapse score when ``dataset`` is a mode benchmark, else None."""
     from gankit.data.toy2d import MIXTURES
 
+    dataset = DatasetSpec.of(dataset).name
     if dataset in MIXTURES:
         return score_mixture(samples, MIXTURES[dataset])
     if dataset == "stacked-mnist" and isinstance(extractor, StackedExtractor):
@@ -94,7 +96,7 @@ def mode_score(samples: torch.Tensor, dataset: str, extractor: FeatureExtractor)
 
 def evaluate_samples(
     samples: torch.Tensor,
-    dataset: str,
+    dataset: DatasetSpec | str,
     metrics: list[str] | str | None = None,
     data_dir: str | os.PathLike | None = None,
     extractor: FeatureExtractor | None = None,
@@ -107,41 +109,43 @@ def evaluate_samples(
     With ``by_class``, precision and recall are also split by the classifier's class
     (:func:`~gankit.metrics.precision_recall.precision_recall_by_class`), floor beside them.
     """
-    check_samples(samples, dataset, data_dir)
-    extractor = extractor or default_extractor(dataset, data_dir)
-    names = parse_metric_names(metrics) if metrics else default_metric_names(extractor, dataset, data_dir)
+    spec = DatasetSpec.of(dataset, data_dir)
+    check_samples(samples, spec)
+    extractor = extractor or default_extractor(spec)
+    names = parse_metric_names(metrics) if metrics else default_metric_names(extractor, spec)
     num = len(samples)
-    reference = real_features(dataset, "train", extractor, num, data_dir, seed)
+    reference = real_features(spec, "train", extractor, num, seed=seed)
     fake = extractor(samples)
     if reference.probs is None:
         skipped = [n for n in names if needs_probs(n)]
         if skipped and metrics:
-            raise ConfigError(f"--metrics {','.join(skipped)}: needs a classifier, and dataset {dataset!r} is scored on raw vectors")
+            raise ConfigError(f"--metrics {','.join(skipped)}: needs a classifier, and dataset {spec.name!r} is scored on raw vectors")
         names = [n for n in names if not needs_probs(n)]
     if by_class:
-        check_by_class(extractor, dataset, reference)
-    result = EvalResult(dataset, extractor.id, num, compute_metrics(names, reference, fake, seed=seed))
+        check_by_class(extractor, spec, reference)
+    result = EvalResult(spec.name, extractor.id, num, compute_metrics(names, reference, fake, seed=seed))
     if len(reference) < num:
         result.notes.append(f"only {len(reference)} real training items as the reference set")
-    result.modes = mode_score(samples, dataset, extractor)
+    result.modes = mode_score(samples, spec, extractor)
     if floor:
-        test = real_features(dataset, "test", extractor, num, data_dir, seed)
+        test = real_features(spec, "test", extractor, num, seed=seed)
         result.floor_num = len(test)
         if len(test) < num:
             result.notes.append(f"the floor uses all {len(test)} test items (fewer than the {num} samples)")
         result.floor = compute_metrics(names, reference, test, seed=seed)
         if result.modes is not None:
-            result.modes_floor = mode_score(real_subset(dataset, "test", num, data_dir, seed), dataset, extractor)
+            result.modes_floor = mode_score(real_subset(spec, "test", num, seed=seed), spec, extractor)
     if by_class:
-        result.by_class = class_rows(reference, fake, test if floor else None, load_dataset(dataset, "train", data_dir).class_names)
+        result.by_class = class_rows(reference, fake, test if floor else None, spec.load("train").class_names)
     return result
 
 
 MAX_CLASS_ROWS = 100
 
 
-def check_by_class(extractor: FeatureExtractor, dataset: str, reference: Features | None = None) -> None:
+def check_by_class(extractor: FeatureExtractor, dataset: DatasetSpec | str, reference: Features | None = None) -> None:
     """A per-class table needs a classifier with a readable number of classes (checked before sampling, then on ``reference``)."""
+    dataset = DatasetSpec.of(dataset).name
     if isinstance(extractor, IdentityExtractor) or (reference is not None and reference.probs is None):
         raise ConfigError(f"--by-class: needs a classifier, and dataset {dataset!r} is scored on raw vectors")
     classes = STACKED_MODES if isinstance(extractor, StackedExtractor) else reference.probs.shape[1] if reference is not None else 0

@@ -1,4 +1,4 @@
-"""The domain evaluator: a small CNN classifier trained on the dataset's labelled training split.
+"""The domain evaluator: a small CNN classifier of the dataset's labelled images, and its cache.
 
 Its penultimate layer gives the features for FID, KID, precision/recall and
 density/coverage, its softmax the class probabilities for the Inception-style
@@ -6,14 +6,11 @@ score and the class histogram. Unlike ImageNet's Inception-V3 it fits the
 domain (28x28 digits, clothes, ...), needs no download, and reports its own
 held-out accuracy so a user can see that its features mean something.
 
-Training is deterministic from ``EvaluatorConfig.seed``: it runs on the CPU on one thread, since
-a different thread count changes the order of float sums, and a few epochs of that make a
-different network whose FID scale differs (two MNIST evaluators trained on 1 and 2 threads put the
-same samples at FID 36.3 and 37.3). The weights are
-saved as ``evaluator.safetensors`` + ``evaluator.json`` under
-``$GANKIT_CACHE/evaluators/<dataset>-<key>/`` (default ``~/.cache/gankit``),
-where ``key`` hashes the training data, the architecture and the recipe; loading
-never unpickles.
+:mod:`gankit.evaluation.evaluator_training` trains it (deterministically, on one thread); this
+module holds the network, the recipe that keys it, and the cache. The weights are saved as
+``evaluator.safetensors`` + ``evaluator.json`` under ``$GANKIT_CACHE/evaluators/<dataset>-<key>/``
+(default ``~/.cache/gankit``), where ``key`` hashes the training data, the architecture and the
+recipe; loading never unpickles.
 """
 
 from __future__ import annotations
@@ -21,10 +18,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import logging
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +29,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F
 
-import gankit
-from gankit.data import ImageDataset, load_dataset, to_unit_range
+from gankit.data import DatasetSpec, ImageDataset, to_unit_range
 from gankit.errors import ConfigError, GankitError, first_line
 from gankit.metrics import Features
-
-log = logging.getLogger("gankit")
 
 ARCH_VERSION = 1
 
@@ -159,88 +151,9 @@ class DomainEvaluator:
         return float((predicted == dataset.labels).double().mean())
 
 
-def _shift(images: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Tensor:
-    """Translate each image by up to ``shift`` pixels in x and y (zero padding = black in [-1, 1] is -1)."""
-    if shift <= 0:
-        return images
-    b, _, h, w = images.shape
-    padded = F.pad(images, (shift, shift, shift, shift), value=-1.0)
-    dy, dx = torch.randint(0, 2 * shift + 1, (2, b), generator=gen)
-    rows = (dy[:, None] + torch.arange(h)[None, :])  # (B, H)
-    cols = (dx[:, None] + torch.arange(w)[None, :])  # (B, W)
-    batch = torch.arange(b)[:, None, None]
-    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
-    return out.permute(0, 3, 1, 2).contiguous()
-
-
 def auto_epochs(num_images: int) -> int:
     """Epochs that show the network about 160,000 images, at least 8 and at most 30."""
     return max(8, min(30, math.ceil(160_000 / num_images)))
-
-
-def train_evaluator(dataset: str, data_dir: str | os.PathLike | None = None, cfg: EvaluatorConfig = EvaluatorConfig(),
-                    progress: bool = False) -> DomainEvaluator:
-    """Train the domain evaluator of ``dataset`` on its train split and measure it on its test split.
-
-    One thread, whatever torch's setting (restored afterwards): the same seed gives the same weights on any
-    number of cores.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train_evaluator(dataset, data_dir, cfg, progress)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train_evaluator(dataset: str, data_dir: str | os.PathLike | None, cfg: EvaluatorConfig, progress: bool) -> DomainEvaluator:
-    train, test = load_dataset(dataset, "train", data_dir), load_dataset(dataset, "test", data_dir)
-    if train.images.ndim != 4 or train.labels is None or train.num_classes < 2:
-        raise ConfigError(f"--dataset {dataset}: a domain evaluator needs labelled images; {dataset!r} has none")
-    torch.manual_seed(cfg.seed)
-    net = EvaluatorNet(train.img_shape, train.num_classes, cfg.channels, cfg.feature_dim, cfg.dropout)
-    if cfg.epochs is None:
-        cfg = dataclasses.replace(cfg, epochs=auto_epochs(len(train)))
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    total = cfg.epochs * steps_per_epoch
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.15)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    started = time.perf_counter()
-    net.train()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(train), generator=gen)
-        running = 0.0
-        for step in range(steps_per_epoch):
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = _shift(train.batch(idx), cfg.shift, gen)
-            loss = F.cross_entropy(net(x), train.labels[idx], label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-            running += loss.item()
-        if progress:
-            log.info("evaluator %s: epoch %d/%d, loss %.4f (%.0f s)", dataset, epoch + 1, cfg.epochs, running / steps_per_epoch,
-                     time.perf_counter() - started)
-    key = evaluator_key(train, cfg)
-    meta = {
-        "dataset": dataset,
-        "key": key,
-        "data_digest": data_digest(train),
-        "config": dataclasses.asdict(cfg),
-        "arch_version": ARCH_VERSION,
-        "img_shape": list(train.img_shape),
-        "num_classes": train.num_classes,
-        "train_count": len(train),
-        "test_count": len(test),
-        "data_source": train.source,
-        "train_seconds": round(time.perf_counter() - started, 1),
-        "gankit_version": gankit.__version__,
-    }
-    evaluator = DomainEvaluator(net, meta)
-    meta["test_accuracy"] = evaluator.accuracy_on(test)
-    return evaluator
 
 
 def evaluator_dir(dataset: str, key: str) -> Path:
@@ -289,23 +202,23 @@ def cached_evaluators(dataset: str, digest: str) -> list[Path]:
     return [Path(p) for _, p in sorted(found)]
 
 
-def load_evaluator(dataset: str, data_dir: str | os.PathLike | None = None) -> DomainEvaluator:
-    """The cached evaluator trained on ``dataset``'s current training data (the most accurate one).
+def load_evaluator(dataset: DatasetSpec | str, data_dir: str | os.PathLike | None = None) -> DomainEvaluator:
+    """The cached evaluator trained on the current training data of ``dataset`` (the most accurate one).
 
     Raises:
         EvaluatorMissingError: none is cached; the message says how to train one.
     """
-    train = load_dataset(dataset, "train", data_dir)
-    digest = data_digest(train)
-    memo = (str(cache_root()), dataset, digest)
+    spec = DatasetSpec.of(dataset, data_dir)
+    digest = data_digest(spec.load("train"))
+    memo = (str(cache_root()), spec.name, digest)
     if memo in _LOADED:
         return _LOADED[memo]
-    folders = cached_evaluators(dataset, digest)
+    folders = cached_evaluators(spec.name, digest)
     if not folders:
         raise EvaluatorMissingError(
-            f"no domain evaluator for dataset {dataset!r} in {cache_root() / 'evaluators'} (GANKIT_CACHE sets the cache folder); "
-            f"train it once with: gankit evaluator train --dataset {dataset}"
-            + (" (or, for a run on an image folder: gankit evaluator train --run RUN_DIR)" if dataset in ("folder", "emoji") else "")
+            f"no domain evaluator for dataset {spec.name!r} in {cache_root() / 'evaluators'} (GANKIT_CACHE sets the cache folder); "
+            f"train it once with: gankit evaluator train --dataset {spec.name}"
+            + (" (or, for a run on an image folder: gankit evaluator train --run RUN_DIR)" if spec.name in ("folder", "emoji") else "")
         )
     evaluator = load_evaluator_dir(folders[0])
     _LOADED[memo] = evaluator

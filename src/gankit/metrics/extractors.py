@@ -6,7 +6,7 @@ real-data statistics cache. Which one a dataset gets by default:
 
 * vector data (the 2D mixtures): the points themselves (:class:`IdentityExtractor`);
 * Stacked MNIST: the MNIST domain classifier on each channel (:class:`StackedExtractor`);
-* any other labelled image dataset: its own domain classifier (``gankit.metrics.evaluator``);
+* any other labelled image dataset: its own domain classifier (:mod:`gankit.metrics.evaluator`);
 * ``--extractor inception``: Inception-V3 from a local weights file (``gankit.metrics.inception``).
 """
 
@@ -17,6 +17,7 @@ from typing import Protocol
 
 import torch
 
+from gankit.data import DatasetSpec
 from gankit.errors import ConfigError
 from gankit.metrics import Features
 
@@ -66,7 +67,7 @@ class StackedExtractor:
         return torch.stack([self.digits(samples[:, c:c + 1]).probs.argmax(dim=1) for c in range(3)], dim=1)
 
 
-def default_extractor(dataset: str, data_dir: str | os.PathLike | None = None, kind: str = "domain",
+def default_extractor(dataset: DatasetSpec | str, data_dir: str | os.PathLike | None = None, kind: str = "domain",
                       inception_weights: str | os.PathLike | None = None) -> FeatureExtractor:
     """The extractor that fits ``dataset`` (``kind="domain"``), or Inception-V3 (``kind="inception"``).
 
@@ -80,12 +81,11 @@ def default_extractor(dataset: str, data_dir: str | os.PathLike | None = None, k
         from gankit.metrics.inception import InceptionExtractor
 
         return InceptionExtractor.from_weights(inception_weights)
-    from gankit.data import load_dataset
     from gankit.metrics.evaluator import load_evaluator
 
-    if dataset == "stacked-mnist":
-        return StackedExtractor(load_evaluator("mnist", data_dir))
-    train = load_dataset(dataset, "train", data_dir)
-    if train.images.ndim == 2:
+    spec = DatasetSpec.of(dataset, data_dir)
+    if spec.name == "stacked-mnist":
+        return StackedExtractor(load_evaluator(DatasetSpec("mnist", spec.data_dir)))
+    if spec.load("train").images.ndim == 2:
         return IdentityExtractor()
-    return load_evaluator(dataset, data_dir)
+    return load_evaluator(spec)

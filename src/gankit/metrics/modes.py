@@ -7,7 +7,7 @@ deviations of its nearest mixture mean; a mode is *covered* when it holds at
 least one high-quality sample; the reverse KL is ``KL(q || uniform)`` for ``q``
 the histogram of the high-quality samples over the modes. Scored on 2,500 samples.
 
-Stacked MNIST (VEEGAN Table 2, PacGAN Table 2, Elfeki et al. "GDPP", ICML 2019):
+Stacked MNIST (VEEGAN Table 2, PacGAN Table 2):
 the MNIST classifier labels each channel, the three digits name one of 1,000
 modes; covered modes have at least one sample and the KL is
 ``KL(q || uniform)`` over all samples. Scored on 26,000 samples.

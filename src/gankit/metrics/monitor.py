@@ -17,6 +17,7 @@ from pathlib import Path
 
 from torch import nn
 
+from gankit.data import DatasetSpec
 from gankit.errors import GankitError
 from gankit.metrics.fid import fid
 
@@ -27,8 +28,19 @@ SAMPLE_SEED = 12345  # the same noise at every measurement, so the curve shows t
 
 
 class FIDMonitor:
-    def __init__(self, dataset: str, data_dir: str | os.PathLike | None, num: int, run_dir: str | os.PathLike) -> None:
-        self.dataset, self.data_dir, self.num = dataset, data_dir, num
+    """The in-training FID of one run.
+
+    Args:
+        dataset: the run's data: a :class:`~gankit.data.DatasetSpec` (``DatasetSpec.from_config(cfg.data)``
+            carries an image folder's options), or a dataset name.
+        data_dir: the data root (None: the spec's, else the default one).
+        num: samples per measurement, and real training items in the reference set.
+        run_dir: where ``best.json`` is kept.
+    """
+
+    def __init__(self, dataset: DatasetSpec | str, data_dir: str | os.PathLike | None, num: int, run_dir: str | os.PathLike) -> None:
+        self.dataset = DatasetSpec.of(dataset, data_dir)
+        self.data_dir, self.num = self.dataset.data_dir, num
         self.run_dir = Path(run_dir)
         self.disabled = False
         self._extractor = None
@@ -43,8 +55,8 @@ class FIDMonitor:
         from gankit.metrics.stats_cache import real_features
 
         try:
-            self._extractor = default_extractor(self.dataset, self.data_dir)
-            self._reference = real_features(self.dataset, "train", self._extractor, self.num, self.data_dir)
+            self._extractor = default_extractor(self.dataset)
+            self._reference = real_features(self.dataset, "train", self._extractor, self.num)
         except GankitError as exc:
             log.warning("in-training FID is off: %s", exc)
             self.disabled = True

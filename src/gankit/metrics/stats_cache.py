@@ -17,36 +17,42 @@ import os
 import torch
 from safetensors.torch import load_file, save_file
 
-from gankit.data import load_dataset
+from gankit.data import DatasetSpec
 from gankit.metrics import Features
 from gankit.metrics.evaluator import cache_root, data_digest
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.fid import mean_and_covariance
 
 
-def real_subset(dataset: str, split: str, num: int, data_dir: str | os.PathLike | None = None, seed: int = 0) -> torch.Tensor:
+def real_subset(dataset: DatasetSpec | str, split: str, num: int, data_dir: str | os.PathLike | None = None,
+                seed: int = 0) -> torch.Tensor:
     """The first ``num`` items of a fixed (seeded) permutation of a split, as the dataset holds them."""
-    data = load_dataset(dataset, split, data_dir)
+    data = DatasetSpec.of(dataset, data_dir).load(split)
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     return data.images[order[:min(num, len(data))]]
 
 
-def real_features(dataset: str, split: str, extractor: FeatureExtractor, num: int,
+def real_features(dataset: DatasetSpec | str, split: str, extractor: FeatureExtractor, num: int,
                   data_dir: str | os.PathLike | None = None, seed: int = 0) -> Features:
-    """Features of ``num`` real images of ``split`` (all of them when fewer), from the cache when there."""
-    data = load_dataset(dataset, split, data_dir)
+    """Features of ``num`` real images of ``split`` (all of them when fewer), from the cache when there.
+
+    The cache file is named by the dataset's name and keyed by a digest of the images themselves,
+    so two image folders under the one name never share statistics.
+    """
+    spec = DatasetSpec.of(dataset, data_dir)
+    data = spec.load(split)
     num = min(num, len(data))
     if extractor.id == "identity":  # raw vectors: nothing to save
-        return extractor(real_subset(dataset, split, num, data_dir, seed))
-    key = hashlib.sha256(json.dumps([dataset, split, extractor.id, num, seed, data_digest(data)]).encode()).hexdigest()[:16]
-    path = cache_root() / "stats" / f"{dataset}-{split}-{extractor.id}-{num}-{key}.safetensors"
+        return extractor(real_subset(spec, split, num, seed=seed))
+    key = hashlib.sha256(json.dumps([spec.name, split, extractor.id, num, seed, data_digest(data)]).encode()).hexdigest()[:16]
+    path = cache_root() / "stats" / f"{spec.name}-{split}-{extractor.id}-{num}-{key}.safetensors"
     if path.is_file():
         try:
             stored = load_file(str(path))
             return Features(stored["features"], stored.get("probs"))
         except (OSError, KeyError, ValueError, RuntimeError):
             pass  # a broken cache file is recomputed below
-    features = extractor(real_subset(dataset, split, num, data_dir, seed))
+    features = extractor(real_subset(spec, split, num, seed=seed))
     mean, cov = mean_and_covariance(features.features) if num > 1 else (features.features[0], torch.zeros(0))
     tensors = {"features": features.features.contiguous(), "mean": mean.contiguous(), "cov": cov.contiguous()}
     if features.probs is not None:

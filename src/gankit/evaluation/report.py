@@ -9,14 +9,15 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import logging
 import os
 from pathlib import Path
 
 import torch
 
+from gankit.data import DatasetSpec
 from gankit.errors import ConfigError, GankitError
+from gankit.metrics.evaluator import EvaluatorMissingError
 from gankit.training.plots import read_metrics
 
 log = logging.getLogger("gankit")
@@ -109,21 +110,16 @@ def plot_class_histogram(fake_counts: torch.Tensor, real_counts: torch.Tensor, c
 
 def class_histograms(run_dir: Path, num: int, seed: int) -> tuple[bytes, str] | None:
     """The class histogram of ``num`` samples of the run's generator and of the real test split."""
-    import yaml
-
-    from gankit.data import load_dataset
     from gankit.data.toy2d import MIXTURES
+    from gankit.evaluation.run_eval import run_dataset, samples_from_run
     from gankit.metrics.classes import class_histogram
     from gankit.metrics.extractors import default_extractor
     from gankit.metrics.modes import nearest_modes
-    from gankit.metrics.sampling import draw_samples
-    from gankit.sampling import load_run_generator
 
-    data = yaml.safe_load((run_dir / "config.yaml").read_text())["data"]
-    name, data_dir = data["name"], data.get("dir")
-    test = load_dataset(name, "test", data_dir)
-    generator, spec = load_run_generator(run_dir)
-    samples = draw_samples(generator, spec, num, seed)
+    dataset = run_dataset(run_dir)
+    name = dataset.name
+    test = dataset.load("test")
+    samples = samples_from_run(run_dir, None, num, seed)
     if name in MIXTURES:
         mixture = MIXTURES[name]
         fake_counts = torch.bincount(nearest_modes(samples, mixture.means)[0], minlength=mixture.num_modes)
@@ -131,7 +127,7 @@ def class_histograms(run_dir: Path, num: int, seed: int) -> tuple[bytes, str] | 
         names = [str(k) for k in range(mixture.num_modes)]
         note = f"nearest mode of {num} samples"
     else:
-        extractor = default_extractor(name, data_dir)
+        extractor = default_extractor(dataset)
         fake_probs = extractor(samples).probs
         if fake_probs is None:
             return None
@@ -158,6 +154,31 @@ def sample_grids(run_dir: Path) -> list[tuple[str, bytes]]:
     return [(p.stem, p.read_bytes()) for p in grids]
 
 
+def no_fid_note(run_dir: Path, records: list[dict]) -> str:
+    """Why a run has no FID curve: ``train.fid_every`` is unset, no measurement is due yet, or the
+    in-training FID was off (no domain evaluator for the dataset when the run trained)."""
+    from gankit.evaluation.run_eval import run_config
+    from gankit.metrics.extractors import default_extractor
+
+    cfg = run_config(run_dir)
+    every, name = cfg.train.fid_every, cfg.data.name
+    if not every:
+        return "No FID measured: set <code>train.fid_every</code> to log one."
+    steps = max((r.get("step", 0) for r in records), default=0)
+    if steps < every:
+        return f"No FID yet: <code>train.fid_every</code> is {every}, and the run has logged {steps} steps."
+    missed = f"No FID logged although <code>train.fid_every</code> is {every}: the in-training FID was off"
+    try:
+        default_extractor(DatasetSpec.from_config(cfg.data))
+    except EvaluatorMissingError:
+        return (f"{missed}, as dataset {html.escape(repr(name), quote=False)} has no domain evaluator. <code>gankit eval RUN</code> "
+                f"trains it (or <code>gankit evaluator train --dataset {html.escape(name)}</code>); runs trained after it log FID.")
+    except GankitError as exc:
+        return f"{missed}: {html.escape(str(exc))}"
+    return (f"{missed} when the run trained (its log says why; most often the domain evaluator of {html.escape(repr(name), quote=False)} "
+            "was not trained yet). It can be scored now: <code>gankit eval RUN</code>.")
+
+
 def build_report(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0) -> str:
     """The HTML page of the run in ``run_dir``."""
     from gankit.metrics.monitor import read_best
@@ -180,7 +201,7 @@ def build_report(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0) -> 
 
     parts.append("<h2>FID during training</h2>")
     fid_png = plot_fid(records, best["step"] if best else None)
-    parts.append(_img(fid_png, "FID curve") if fid_png else "<p>No FID measured: set <code>train.fid_every</code> to log one.</p>")
+    parts.append(_img(fid_png, "FID curve") if fid_png else f"<p>{no_fid_note(run_dir, records)}</p>")
 
     parts.append("<h2>Samples through training</h2>")
     grids = sample_grids(run_dir)

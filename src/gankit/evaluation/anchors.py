@@ -6,10 +6,9 @@ Each row is as the paper printed it (means over the paper's runs). Sources:
   and Table 2 (Stacked MNIST: modes, KL).
 * PacGAN: Lin et al., NeurIPS 2018, Table 1 (grid: modes, % high quality, reverse KL)
   and Table 2 (Stacked MNIST: modes, KL).
-* GDPP: Elfeki et al., ICML 2019, Table 3 (ring, grid: modes, % high quality; Stacked MNIST: modes, KL).
 
 Note the papers' setups differ from gankit's in details (VEEGAN's ring has radius 2
-and std 0.02 where gankit's, like PacGAN's code, scores the issue's radius-1 ring),
+and std 0.02 where gankit's, like PacGAN's code, scores a radius-1 ring),
 so the anchors are a yardstick, not a replication.
 """
 
@@ -43,9 +42,6 @@ ANCHORS: tuple[Anchor, ...] = (
     Anchor("grid", "PacGAN2", 23.8, 0.913, 0.13, "PacGAN T1"),
     Anchor("grid", "PacGAN3", 24.6, 0.942, 0.06, "PacGAN T1"),
     Anchor("grid", "PacGAN4", 24.8, 0.936, 0.04, "PacGAN T1"),
-    # GDPP Table 3
-    Anchor("ring", "GDPP-GAN", 8.0, 0.717, None, "GDPP T3"),
-    Anchor("grid", "GDPP-GAN", 24.8, 0.685, None, "GDPP T3"),
     # VEEGAN Table 2 (also quoted in PacGAN Table 2)
     Anchor("stacked-mnist", "DCGAN", 99.0, None, 3.40, "VEEGAN T2"),
     Anchor("stacked-mnist", "ALI", 16.0, None, 5.40, "VEEGAN T2"),
@@ -55,8 +51,6 @@ ANCHORS: tuple[Anchor, ...] = (
     Anchor("stacked-mnist", "PacDCGAN2", 1000.0, None, 0.06, "PacGAN T2"),
     Anchor("stacked-mnist", "PacDCGAN3", 1000.0, None, 0.06, "PacGAN T2"),
     Anchor("stacked-mnist", "PacDCGAN4", 1000.0, None, 0.07, "PacGAN T2"),
-    # GDPP Table 3
-    Anchor("stacked-mnist", "GDPP-GAN", 1000.0, None, 0.02, "GDPP T3"),
 )
 
 

@@ -5,7 +5,7 @@ For each config (its ``data.name`` picks the benchmark: ``ring``, ``grid`` or
 :class:`gankit.training.trainer.Trainer`, its generator draws 2,500 (2D) or
 26,000 (Stacked MNIST) samples, and :mod:`gankit.metrics.modes` scores them. The
 table puts gankit's figures (mean over seeds), the real-data floor and the
-published anchors (:mod:`gankit.metrics.anchors`) side by side.
+published anchors (:mod:`gankit.evaluation.anchors`) side by side.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from gankit.errors import ConfigError
-from gankit.metrics.anchors import anchors_for
+from gankit.data import DatasetSpec
+from gankit.evaluation.anchors import anchors_for
 from gankit.metrics.modes import MIXTURE_SAMPLES, STACKED_SAMPLES, ModeScore, score_mixture, score_stacked
 
 log = logging.getLogger("gankit")
@@ -49,10 +50,9 @@ def benchmark_of(dataset: str) -> str:
 
 
 def stacked_extractor(data_dir=None):
-    from gankit.metrics.evaluator import load_evaluator
-    from gankit.metrics.extractors import StackedExtractor
+    from gankit.metrics.extractors import default_extractor
 
-    return StackedExtractor(load_evaluator("mnist", data_dir))
+    return default_extractor(DatasetSpec("stacked-mnist", data_dir))
 
 
 def score_samples(benchmark: str, samples: torch.Tensor, data_dir=None) -> ModeScore:
@@ -75,13 +75,12 @@ def score_run(run_dir: str | os.PathLike, benchmark: str, seed: int = 0, data_di
 
 def real_floor(benchmark: str, data_dir=None, seed: int = 0) -> ModeScore:
     """The score of real data drawn afresh (the best a generator can expect with this many samples)."""
-    from gankit.data import load_dataset
     from gankit.data.stacked import stack_digits
     from gankit.data.toy2d import MIXTURES
 
     if benchmark in MIXTURES:
         return score_mixture(MIXTURES[benchmark].sample(MIXTURE_SAMPLES, 1000 + seed)[0], MIXTURES[benchmark])
-    digits = load_dataset("mnist", "test", data_dir)
+    digits = DatasetSpec("mnist", data_dir).load("test")
     images, _ = stack_digits(digits.images, digits.labels, STACKED_SAMPLES, 1000 + seed)
     return score_samples(benchmark, images, data_dir)
 

@@ -1,0 +1,172 @@
+"""Scoring a run (``gankit eval RUN``) and the record of it, ``RUN/eval.json``.
+
+The web page, the model card and the results page read a run's figures from ``eval.json``,
+never from printed text. Each ``gankit eval RUN`` replaces it (written to a temporary file,
+then renamed) with what that evaluation measured.
+
+``eval.json``, version 1: one JSON object with
+
+==================  ====================================================================
+``version``         1; a reader refuses a version it does not know
+``gankit_version``  the gankit that measured
+``created``         when, in UTC, ISO 8601 (``2026-12-04T16:20:00Z``)
+``checkpoint``      the ``--checkpoint`` file, or null: the run's newest valid checkpoint, else ``export/``
+``dataset``         the dataset the samples were scored against
+``extractor``       the feature extractor's id: ``evaluator-<16 hex>`` (a domain evaluator),
+                    ``stacked-evaluator-<16 hex>`` (Stacked MNIST), ``identity`` (2D points), ``inception-…``
+``evaluator``       the domain evaluator behind it: ``id``, ``dataset``, ``key`` (64 hex),
+                    ``test_accuracy``, ``arch_version``; null for ``identity`` and Inception-V3
+``num``             how many samples were scored
+``seed``            the noise and subset seed
+``d_keep``          the ``--d-keep`` share, or null
+``metrics``         figure -> value (null where it is not finite), e.g. ``fid``, ``kid``, ``precision``
+``floor``           figure -> the real-vs-real floor: ``floor_num`` real test items against the
+                    training items; null with ``--no-floor``
+``floor_num``       how many real test items the floor used (0 with ``--no-floor``)
+``modes``           mode-benchmark datasets: ``modes``, ``num_modes``, ``high_quality``,
+                    ``reverse_kl``, ``num_samples``, ``channel_kl``; else null
+``modes_floor``     the same for real test items, or null
+``by_class``        with ``--by-class``: one row per class, else null
+``notes``           list of remarks (e.g. fewer real items than samples)
+==================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import gankit
+from gankit.data import DatasetSpec
+from gankit.errors import ConfigError, GankitError
+from gankit.metrics.evaluate import DEFAULT_NUM, EvalResult, check_by_class, evaluate_samples
+from gankit.metrics.evaluator import DomainEvaluator
+from gankit.metrics.extractors import FeatureExtractor, StackedExtractor
+
+EVAL_FILE = "eval.json"
+EVAL_FILE_VERSION = 1
+
+
+def run_config(run_dir: str | os.PathLike):
+    """The run's resolved config, from its saved ``config.yaml``."""
+    from gankit.training.config import load_config
+
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a gankit run directory (no config.yaml)")
+    return load_config(path)
+
+
+def run_dataset(run_dir: str | os.PathLike) -> DatasetSpec:
+    """The data a run trained on: its name, root and, for an image folder, its folder, size and colours."""
+    return DatasetSpec.from_config(run_config(run_dir).data)
+
+
+def default_num(dataset: DatasetSpec) -> int:
+    """2,500 samples for a 2D mixture (as the mode benchmarks), else the test split's size, at most 10,000."""
+    from gankit.data.toy2d import MIXTURES
+    from gankit.metrics.modes import MIXTURE_SAMPLES
+
+    if dataset.name in MIXTURES:
+        return MIXTURE_SAMPLES
+    return min(DEFAULT_NUM, len(dataset.load("test")))
+
+
+def samples_from_run(run_dir: str | os.PathLike, checkpoint: str | None, num: int, seed: int,
+                     d_keep: float | None = None) -> torch.Tensor:
+    """``num`` samples of the run's generator; with ``d_keep``, the ones its discriminator rates most real."""
+    from gankit.metrics.sampling import draw_samples
+    from gankit.sampling import candidates_for, load_run_discriminator, load_run_generator, select_by_discriminator
+
+    generator, spec = load_run_generator(run_dir, checkpoint)
+    if d_keep is None:
+        return draw_samples(generator, spec, num, seed)
+    discriminator = load_run_discriminator(run_dir, checkpoint)
+    return select_by_discriminator(discriminator, draw_samples(generator, spec, candidates_for(num, d_keep), seed), num)
+
+
+def evaluate_run(run_dir: str | os.PathLike, dataset: str | None = None, data_dir: str | os.PathLike | None = None,
+                 checkpoint: str | None = None, num: int | None = None, metrics: str | None = None, seed: int = 0,
+                 extractor: str = "domain", inception_weights: str | os.PathLike | None = None, d_keep: float | None = None,
+                 by_class: bool = False, floor: bool = True) -> tuple[EvalResult, dict[str, Any]]:
+    """Score a run's generator against its data (or ``dataset``): the result and its ``eval.json`` record.
+
+    A missing domain evaluator is trained first (and cached), so a first evaluation needs no
+    separate step. The record is returned, not written: see :func:`write_eval_file`.
+    """
+    from gankit.evaluation.evaluator_training import extractor_for
+
+    trained_on = run_dataset(run_dir)
+    spec = trained_on if dataset in (None, trained_on.name) else DatasetSpec(dataset)
+    spec = DatasetSpec.of(spec, data_dir or trained_on.data_dir)
+    num = num or default_num(spec)
+    features = extractor_for(spec, kind=extractor, inception_weights=inception_weights)  # before sampling
+    if by_class:
+        check_by_class(features, spec)
+    samples = samples_from_run(run_dir, checkpoint, num, seed, d_keep)
+    result = evaluate_samples(samples, spec, metrics, extractor=features, floor=floor, seed=seed, by_class=by_class)
+    return result, eval_record(result, features, checkpoint=checkpoint, seed=seed, d_keep=d_keep)
+
+
+def evaluator_record(extractor: FeatureExtractor) -> dict[str, Any] | None:
+    """Which domain evaluator gave the features (its id, data, key and test accuracy), or None for other extractors."""
+    if isinstance(extractor, StackedExtractor):
+        extractor = extractor.digits
+    if not isinstance(extractor, DomainEvaluator):
+        return None
+    meta = extractor.meta
+    return {"id": extractor.id, "dataset": meta["dataset"], "key": meta["key"], "test_accuracy": extractor.accuracy,
+            "arch_version": meta["arch_version"]}
+
+
+def eval_record(result: EvalResult, extractor: FeatureExtractor, checkpoint: str | None = None, seed: int = 0,
+                d_keep: float | None = None) -> dict[str, Any]:
+    """The ``eval.json`` object (version :data:`EVAL_FILE_VERSION`) of one evaluation."""
+    measured = result.to_dict()
+    return {
+        "version": EVAL_FILE_VERSION,
+        "gankit_version": gankit.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "checkpoint": None if checkpoint is None else str(checkpoint),
+        "dataset": measured.pop("dataset"),
+        "extractor": measured.pop("extractor"),
+        "evaluator": evaluator_record(extractor),
+        "num": measured.pop("num"),
+        "seed": seed,
+        "d_keep": d_keep,
+        **measured,
+    }
+
+
+def write_eval_file(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
+    """Replace ``RUN/eval.json`` with ``record`` atomically (a temporary file, then a rename)."""
+    from gankit.training.checkpoint import atomic_write_bytes
+
+    path = Path(run_dir) / EVAL_FILE
+    try:
+        atomic_write_bytes(path, (json.dumps(record, indent=2, allow_nan=False) + "\n").encode())
+    except OSError as exc:
+        raise GankitError(f"{path}: cannot write ({exc.strerror})") from None
+    except ValueError:
+        raise GankitError(f"{path}: not written, a figure is not a finite number") from None
+    return path
+
+
+def read_eval_file(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The run's ``eval.json``; one clear error when it is missing, unreadable or of an unknown version."""
+    path = Path(run_dir) / EVAL_FILE
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GankitError(f"{path}: not found; measure the run with: gankit eval {run_dir}") from None
+    except (OSError, ValueError) as exc:
+        raise GankitError(f"{path}: not readable JSON ({exc.__class__.__name__}); run gankit eval {run_dir} again") from None
+    version = record.get("version") if isinstance(record, dict) else None
+    if version != EVAL_FILE_VERSION:
+        raise GankitError(f"{path}: eval.json version {version!r} is not one this gankit reads ({EVAL_FILE_VERSION})")
+    return record
