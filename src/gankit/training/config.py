@@ -369,8 +369,36 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML{where}") from None
 
 
+PRESETS = Path(__file__).resolve().parents[1] / "configs"
+"""The presets that ship with gankit (``src/gankit/configs``; ``configs/`` in a checkout links there)."""
+
+
+def preset_names() -> list[str]:
+    """The names of the shipped presets, e.g. ``mnist_dcgan``."""
+    return sorted(p.stem for p in PRESETS.glob("*.yaml"))
+
+
+def resolve_config_path(config: str | Path) -> Path:
+    """The YAML file ``config`` names: a path to a file, else a shipped preset's name (``mnist_dcgan[.yaml]``).
+
+    Raises:
+        ConfigError: a bare name that is neither a file nor a preset, with the presets listed.
+    """
+    path = Path(config)
+    if path.is_file():
+        return path
+    if path.parent == Path(".") and path.suffix in ("", ".yaml"):
+        preset = PRESETS / f"{path.stem if path.suffix else path.name}.yaml"
+        if preset.is_file():
+            return preset
+        raise ConfigError(f"{config}: no such config file or preset; presets: {', '.join(preset_names())}")
+    return path
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load a YAML preset (or the defaults when ``path`` is None) and apply overrides."""
+    """Load a YAML config (a path or a preset's name; the defaults when ``path`` is None) and apply overrides."""
+    if path is not None:
+        path = resolve_config_path(path)
     raw = read_yaml(path) if path is not None else {}
     if raw is None:
         raw = {}
