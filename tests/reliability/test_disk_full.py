@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from gankit.cli import main
-import gankit.run as run_files
+import gankit.run.files as run_files
 from gankit.training import trainer as trainer_module
 from gankit.training.checkpoint import CheckpointWriteError
 from gankit.training.trainer import Trainer

@@ -63,6 +63,7 @@ def test_gankit_train_takes_a_preset_name(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["train", "ring2d", "--max-steps", "1", "--set", "train.batch_size=8", "--no-progress"]) == 0
     assert (tmp_path / "runs" / "ring2d" / "export" / "generator.json").is_file()
+    capsys.readouterr()
     assert main(["train", "ring2d_typo", "--max-steps", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "presets: " in err[0] and "ring2d_info" in err[0]

@@ -8,7 +8,6 @@ directory and inside every checkpoint, so a run can be rebuilt from either.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import types
 import typing
@@ -409,7 +408,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the resolved config as YAML, atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    os.replace(tmp, path)
+    from gankit.run import atomic_write
+
+    atomic_write(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
