@@ -339,3 +339,22 @@ def test_the_generator_of_a_run_comes_from_its_checkpoint_else_its_export(tmp_pa
         assert torch.equal(from_checkpoint(z), from_export(z))
     pair = create_model("mlp2d", (2,), 3, g_hidden=[4], d_hidden=[4])
     assert from_export.state_dict().keys() == pair.generator.state_dict().keys()
+
+
+@pytest.mark.parametrize("model, data", [("mlp", {}), ("mlp_cond", {"conditional": True})])
+def test_a_trainers_state_written_through_the_typed_checkpoint_is_the_same_file(tmp_path, model, data):
+    from gankit.run import encode_checkpoint
+    from gankit.training.config import config_from_dict
+    from gankit.training.trainer import Trainer
+    from tests.conftest import tiny_config_dict
+
+    raw = tiny_config_dict(max_steps=1)
+    raw["model"]["name"] = model
+    raw["data"].update(data)
+    raw["ema"] = {"half_life_kimg": 1.0}
+    trainer = Trainer(config_from_dict(raw), tmp_path)
+    state = trainer.state_dict()
+    typed = Checkpoint(**state)
+    assert list(typed.to_dict()) == list(state)
+    assert typed.encode() == encode_checkpoint(state)
+    assert Checkpoint.from_dict(state).encode() == encode_checkpoint(state)

@@ -46,6 +46,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gankit.run import is_points
     from gankit.sampling import (
         candidates_for, check_output_path, data_reference, generate, load_run_discriminator, load_run_generator,
         select_by_discriminator, write_images,
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     samples, labels = generate(generator, spec, draws, args.seed, labels, truncation=args.truncation)
     if discriminator is not None:
         samples = select_by_discriminator(discriminator, samples, args.num)
-    points = samples.ndim == 2
+    points = is_points(samples)
     reference = data_reference(args.run_dir, args.checkpoint) if points and args.out.lower().endswith(".png") else None
     out = write_images(samples, args.out, labels, reference)
     log.info("wrote %d %s to %s", args.num, "points" if points else "images", out)

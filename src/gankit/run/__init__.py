@@ -61,12 +61,14 @@ from gankit.run.checkpoint import (
     latest_checkpoint_file, list_checkpoints, prune_checkpoints, read_checkpoint_file,
 )
 from gankit.run.export import EXPORT_FORMAT, load_export, migrate_export_spec, read_export_spec, write_export
-from gankit.run.files import atomic_path, atomic_write, check_format, remove_stale_temporaries, truncate_jsonl
+from gankit.run.files import (
+    append_jsonl, atomic_path, atomic_write, check_format, remove_stale_temporaries, truncate_jsonl,
+)
 from gankit.run.samples import is_points, write_samples_file
 
 __all__ = [
     "CHECKPOINT_FORMAT", "EVAL_FORMAT", "EXPORT_FORMAT", "MAGIC", "Checkpoint", "CheckpointWriteError", "RunDir",
-    "atomic_path", "atomic_write", "check_format", "checkpoint_name", "decode_checkpoint", "encode_checkpoint",
+    "append_jsonl", "atomic_path", "atomic_write", "check_format", "checkpoint_name", "decode_checkpoint", "encode_checkpoint",
     "is_points", "latest_checkpoint_file", "list_checkpoints", "load_export", "migrate_export_spec", "prune_checkpoints",
     "read_checkpoint_file", "read_export_spec", "remove_stale_temporaries", "truncate_jsonl", "write_export",
     "write_samples_file",
@@ -177,8 +179,7 @@ class RunDir:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one JSON record (one line) to ``metrics.jsonl``."""
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        append_jsonl(self.metrics_path, record)
 
     # ------------------------------------------------------- export, samples
     def write_export(self, generator: nn.Module, spec: dict[str, Any]) -> Path:

@@ -92,6 +92,12 @@ def check_format(found: Any, supported: int, what: str, origin: str, written_by:
     return found
 
 
+def append_jsonl(path: str | Path, record: dict[str, Any]) -> None:
+    """Append ``record`` to a JSON-lines log as one line."""
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 def truncate_jsonl(path: str | Path, max_step: int) -> None:
     """Drop records with ``step > max_step`` (and any torn line) from a JSONL log, atomically.
 
