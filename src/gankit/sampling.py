@@ -22,7 +22,7 @@ from torch import nn
 
 from gankit.data import to_uint8
 from gankit.data.base import to_unit_range
-from gankit.errors import ConfigError, GankitError
+from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.models import default_labels
 from gankit.run import Checkpoint, RunDir, write_samples_file
 
@@ -87,8 +87,17 @@ def generate(
 
 
 def generator_from_state(state: dict[str, Any], origin: str) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the generator stored in a plain training state (its EMA copy when there is one), and its spec."""
-    return Checkpoint.from_dict(state, origin).build_generator(origin)
+    """Rebuild the generator stored in a plain training state (its EMA copy when there is one), and its spec.
+
+    Raises:
+        CheckpointError: ``{origin}: cannot rebuild the generator (what is wrong)``.
+    """
+    try:
+        checkpoint = Checkpoint.from_dict(state, origin)
+    except CheckpointError as exc:
+        detail = str(exc).removeprefix(f"{origin}: ")
+        raise CheckpointError(f"{origin}: cannot rebuild the generator ({detail})") from None
+    return checkpoint.build_generator(origin)
 
 
 def load_run_generator(run_dir: str | Path, checkpoint: str | Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
