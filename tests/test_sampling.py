@@ -131,3 +131,49 @@ def test_a_packed_run_can_be_sampled_through_its_discriminator(tmp_path):
     kept = select_by_discriminator(discriminator, images, 5, batch_size=4)
     assert kept.shape == (5, 1, 28, 28)
     assert all(any(torch.equal(k, i) for i in images) for k in kept)
+
+
+# ------------------------------------------------------------------------------------------ the one sampling path
+class _Affine(nn.Module):
+    """A stand-in G with a known output: images x = tanh(z @ w) laid out as (N, 1, 2, 2), or points z @ w."""
+
+    def __init__(self, latent: int, images: bool) -> None:
+        super().__init__()
+        self.images = images
+        self.weight = nn.Parameter(torch.linspace(-1.0, 1.0, latent * 4).reshape(latent, 4) if images else
+                                   torch.linspace(-2.0, 2.0, latent * 2).reshape(latent, 2))
+        self.calls: list[tuple[int, bool]] = []
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        self.calls.append((len(z), self.training))
+        out = z @ self.weight
+        return torch.tanh(out).reshape(-1, 1, 2, 2) if self.images else out
+
+
+def test_images_are_the_generators_output_rounded_to_uint8():
+    from gankit.sampling import draw_samples
+
+    generator = _Affine(3, images=True).train()
+    images = draw_samples(generator, {"latent_dim": 3, "num_classes": 0}, 7, seed=11, batch_size=3)
+    z = torch.randn(7, 3, generator=torch.Generator().manual_seed(11))
+    expected = ((torch.tanh(z @ generator.weight.detach()) + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).reshape(7, 1, 2, 2)
+    assert images.dtype == torch.uint8 and torch.equal(images, expected)
+    assert generator.calls == [(3, False), (3, False), (1, False)] and generator.training  # eval to draw, then back
+
+
+def test_points_are_the_generators_raw_float32_output():
+    from gankit.sampling import draw_samples
+
+    generator = _Affine(3, images=False)
+    points = draw_samples(generator, {"latent_dim": 3, "num_classes": 0}, 2500, seed=0)
+    z = torch.randn(2500, 3, generator=torch.Generator().manual_seed(0))
+    assert points.dtype == torch.float32 and points.shape == (2500, 2)
+    torch.testing.assert_close(points, z @ generator.weight.detach())
+    assert points.abs().max() > 1.5  # not quantised to [-1, 1] images
+
+
+def test_the_metrics_draw_the_same_samples():
+    from gankit.metrics.sampling import draw_samples as metrics_draw
+    from gankit.sampling import draw_samples
+
+    assert metrics_draw is draw_samples

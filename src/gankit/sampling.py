@@ -1,6 +1,11 @@
-"""Load a trained generator from a run and draw images from it.
+"""Draw samples from a trained generator.
 
-Optionally through its discriminator: :func:`select_by_discriminator` keeps the share
+:func:`draw_samples` is the one function that turns a seed into samples (``gankit sample``
+and the metrics call it), in the form the datasets hold them: uint8 images
+(N, C, H, W), or float32 points (N, D) for vector data (the 2D rings and grids). The same
+generator, seed, count and labels give the same samples, whatever calls it.
+
+Optionally through the run's discriminator: :func:`select_by_discriminator` keeps the share
 of a larger draw that the run's final D rates most real, a deterministic form of
 discriminator rejection sampling (Azadi et al., "Discriminator Rejection Sampling",
 ICLR 2019), which trades variety for typical images.
@@ -8,62 +13,96 @@ ICLR 2019), which trades variety for typical images.
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from gankit.data import to_uint8
 from gankit.data.base import to_unit_range
-from gankit.errors import CheckpointError, ConfigError, GankitError, first_line
-from gankit.models import create_model, default_labels, generator_spec, load_generator
-from gankit.models.layers import MinibatchStdDev
-from gankit.training.checkpoint import atomic_write_bytes, load_checkpoint, load_latest_checkpoint
+from gankit.errors import CheckpointError, ConfigError, GankitError
+from gankit.models import default_labels
+from gankit.run import Checkpoint, RunDir, write_samples_file
 
 OUTPUT_SUFFIXES = (".png", ".npz")
+CLI_BATCH = 256
+"""Samples per forward pass of ``gankit sample`` (:func:`generate`)."""
+
+
+@torch.no_grad()
+def draw_samples(
+    generator: nn.Module, spec: dict[str, Any], num: int, seed: int, labels: torch.Tensor | None = None,
+    truncation: float | None = None, batch_size: int = 500,
+) -> torch.Tensor:
+    """``num`` samples of ``generator``: uint8 images (N, C, H, W), or float32 points (N, D) for vector data.
+
+    z is ``torch.randn(num, latent_dim)`` from a CPU generator seeded with ``seed``; ``truncation`` t
+    draws it from the standard normal cut to [-t, t] instead, the truncation trick of BigGAN (Brock
+    et al., ICLR 2019): typical samples at the cost of variety. Conditional generators get ``labels``
+    (N,) int64, by default :func:`gankit.models.default_labels` (the training set's class shares when
+    the spec has them, else the classes in turn). The generator runs in eval mode, ``batch_size`` at a
+    time, and is put back in the mode it was in.
+
+    Args:
+        generator: G, on any device.
+        spec: its spec (:func:`gankit.models.generator_spec`): ``latent_dim``, ``num_classes``, ``class_prior``.
+        num: how many samples.
+        seed: the noise seed.
+        labels: (num,) class labels for a conditional G.
+        truncation: t > 0 for truncated noise, None for the plain normal.
+        batch_size: samples per forward pass.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    if truncation is None:
+        z = torch.randn(num, spec["latent_dim"], generator=gen)  # (N, latent)
+    else:
+        z = torch.nn.init.trunc_normal_(torch.empty(num, spec["latent_dim"]), a=-truncation, b=truncation, generator=gen)
+    if labels is None:
+        labels = default_labels(num, spec)  # (N,) int64, or None for an unconditional G
+    device = next(generator.parameters()).device
+    was_training = generator.training
+    generator.eval()
+    chunks = []
+    try:
+        for start in range(0, num, batch_size):
+            zb = z[start:start + batch_size].to(device)
+            out = generator(zb, labels[start:start + batch_size].to(device)) if labels is not None else generator(zb)
+            out = out.float().cpu()  # (b, C, H, W) in [-1, 1], or (b, D)
+            chunks.append(to_uint8(out) if out.ndim == 4 else out)
+    finally:
+        generator.train(was_training)
+    return torch.cat(chunks)
+
+
+def generate(
+    generator: nn.Module, spec: dict[str, Any], num: int, seed: int, labels: torch.Tensor | None = None,
+    batch_size: int = CLI_BATCH, truncation: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """:func:`draw_samples` as ``gankit sample`` calls it: the samples and the labels they were drawn with."""
+    if labels is None:
+        labels = default_labels(num, spec)
+    return draw_samples(generator, spec, num, seed, labels, truncation, batch_size), labels
 
 
 def generator_from_state(state: dict[str, Any], origin: str) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the generator stored in a training checkpoint (its EMA copy when there is one)."""
+    """Rebuild the generator stored in a plain training state (its EMA copy when there is one), and its spec.
+
+    Raises:
+        CheckpointError: ``{origin}: cannot rebuild the generator (what is wrong)``.
+    """
     try:
-        cfg = state["config"]
-        model = cfg["model"]
-        weights = state.get("generator_ema") or state["generator"]
-        img_shape = tuple(state.get("img_shape") or _img_shape_from_config(cfg))
-        num_classes = int(state.get("num_classes", 0))
-        spec = generator_spec(model["name"], img_shape, model["latent_dim"], num_classes, model.get("options", {}), state.get("class_prior"))
-        generator = create_model(spec["model"], img_shape, spec["latent_dim"], num_classes, **spec["options"]).generator
-        generator.load_state_dict(weights)
-    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
-        first = first_line(exc)
-        raise CheckpointError(f"{origin}: cannot rebuild the generator ({first})") from None
-    return generator.eval(), spec
-
-
-def _img_shape_from_config(cfg: dict[str, Any]) -> tuple[int, int, int]:
-    from gankit.data import load_dataset
-
-    # Older checkpoints without "img_shape": the data root is the default one, never a path the checkpoint names.
-    return load_dataset(cfg["data"]["name"], "train").img_shape
+        checkpoint = Checkpoint.from_dict(state, origin)
+    except CheckpointError as exc:
+        detail = str(exc).removeprefix(f"{origin}: ")
+        raise CheckpointError(f"{origin}: cannot rebuild the generator ({detail})") from None
+    return checkpoint.build_generator(origin)
 
 
 def load_run_generator(run_dir: str | Path, checkpoint: str | Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """The generator of a run: ``checkpoint`` if given, else the newest valid checkpoint, else ``export/``."""
-    run_dir = Path(run_dir)
-    if checkpoint is not None:
-        return generator_from_state(load_checkpoint(checkpoint), str(checkpoint))
-    if not run_dir.is_dir():
-        raise ConfigError(f"{run_dir}: run directory not found")
-    found = load_latest_checkpoint(run_dir / "checkpoints")
-    if found is not None:
-        return generator_from_state(found[1], str(found[0]))
-    if (run_dir / "export" / "generator.json").is_file():
-        return load_generator(run_dir / "export")
-    raise CheckpointError(f"{run_dir}: no valid checkpoint in checkpoints/ and no export/ to sample from")
+    return RunDir(run_dir).load_generator(checkpoint)
 
 
 def load_run_discriminator(run_dir: str | Path, checkpoint: str | Path | None = None) -> nn.Module:
@@ -73,29 +112,23 @@ def load_run_discriminator(run_dir: str | Path, checkpoint: str | Path | None = 
     score depends on the rest of the batch). A PacGAN D, which judges ``pack_size``
     images at once, is scored image by image by :func:`select_by_discriminator`.
     """
-    if checkpoint is not None:
-        origin, state = str(checkpoint), load_checkpoint(checkpoint)
-    else:
-        found = load_latest_checkpoint(Path(run_dir) / "checkpoints") if Path(run_dir).is_dir() else None
-        if found is None:
-            raise CheckpointError(f"{run_dir}: --d-keep needs a training checkpoint with the discriminator (export/ holds only G)")
-        origin, state = str(found[0]), found[1]
+    return RunDir(run_dir).load_discriminator(checkpoint)
+
+
+def data_reference(run_dir: str | Path, checkpoint: str | Path | None = None, num: int = 2000) -> torch.Tensor | None:
+    """The first ``num`` training points of a vector-data run, the backdrop of its scatter plots; None if unknown.
+
+    The data is loaded by name from the default data root, never from a path the run's files name.
+    """
+    from gankit.data import load_dataset
+
+    name = RunDir(run_dir).data_name(checkpoint)
+    if name is None:
+        return None
     try:
-        model = state["config"]["model"]
-        img_shape = tuple(state.get("img_shape") or _img_shape_from_config(state["config"]))
-        num_classes = int(state.get("num_classes", 0))
-        if num_classes:
-            raise ConfigError(f"{origin}: --d-keep works with unconditional runs only (this D needs class labels)")
-        if model["name"] == "vae":
-            raise ConfigError(f"{origin}: --d-keep needs a GAN; a VAE run has an encoder, not a discriminator")
-        discriminator = create_model(model["name"], img_shape, model["latent_dim"], 0, **model.get("options", {})).discriminator
-        discriminator.load_state_dict(state["discriminator"])
-    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError) as exc:
-        first = first_line(exc)
-        raise CheckpointError(f"{origin}: cannot rebuild the discriminator ({first})") from None
-    if any(isinstance(m, MinibatchStdDev) for m in discriminator.modules()):
-        raise ConfigError(f"{origin}: --d-keep needs a D that scores each image alone (this one reads batch statistics)")
-    return discriminator.eval()
+        return load_dataset(name, "train").images[:num]
+    except GankitError:
+        return None
 
 
 @torch.no_grad()
@@ -149,34 +182,6 @@ def candidates_for(num: int, keep: float) -> int:
     return math.ceil(num / keep - 1e-9)
 
 
-@torch.no_grad()
-def generate(
-    generator: nn.Module, spec: dict[str, Any], num: int, seed: int, labels: torch.Tensor | None = None,
-    batch_size: int = 256, truncation: float | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Draw ``num`` images as uint8 (N, C, H, W); the same seed gives the same images.
-
-    Conditional generators get ``labels`` (default: :func:`gankit.models.default_labels`, the training set's class
-    shares when the spec has them, else the classes in turn). ``truncation`` t draws z from the standard normal
-    cut to [-t, t], the truncation trick of BigGAN (Brock et al., ICLR 2019): typical images at the cost of variety.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    if truncation is None:
-        z = torch.randn(num, spec["latent_dim"], generator=gen)
-    else:
-        z = torch.nn.init.trunc_normal_(torch.empty(num, spec["latent_dim"]), a=-truncation, b=truncation, generator=gen)
-    num_classes = spec.get("num_classes", 0)
-    if num_classes and labels is None:
-        labels = default_labels(num, spec)
-    device = next(generator.parameters()).device
-    chunks = []
-    for start in range(0, num, batch_size):
-        zb = z[start:start + batch_size].to(device)
-        out = generator(zb, labels[start:start + batch_size].to(device)) if num_classes else generator(zb)
-        chunks.append(to_uint8(out).cpu())
-    return torch.cat(chunks), (labels if num_classes else None)
-
-
 def check_output_path(out: str | Path) -> Path:
     """Refuse an output path with an unknown suffix or a missing folder, before any work is done."""
     out = Path(out)
@@ -189,24 +194,15 @@ def check_output_path(out: str | Path) -> Path:
     return out
 
 
-def write_images(images: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None) -> Path:
-    """Write uint8 (N, C, H, W) images as a PNG grid or an ``.npz`` (key ``images``, plus ``labels``)."""
-    from PIL import Image
-    from torchvision.utils import make_grid
+def write_images(samples: torch.Tensor, out: str | Path, labels: torch.Tensor | None = None,
+                 reference: torch.Tensor | None = None) -> Path:
+    """Write samples to ``--out``: a PNG (image grid, or 2D points over ``reference``) or an ``.npz``.
 
+    The archive holds uint8 images (N, C, H, W) under ``images``, or float32 points (N, D) under
+    ``points``, and ``labels`` when given (see :func:`gankit.run.write_samples_file`).
+    """
     out = check_output_path(out)
-    buffer = io.BytesIO()
-    if out.suffix.lower() == ".png":
-        grid = make_grid(images, nrow=int(math.ceil(math.sqrt(len(images)))), padding=2)  # (C, H', W') uint8
-        array = grid.permute(1, 2, 0).numpy()
-        Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array).save(buffer, format="PNG")
-    else:
-        arrays = {"images": images.numpy()}
-        if labels is not None:
-            arrays["labels"] = labels.numpy().astype(np.int64)
-        np.savez(buffer, **arrays)
     try:
-        atomic_write_bytes(out, buffer.getvalue())
+        return write_samples_file(out, samples, labels, reference, title=out.stem)
     except OSError as exc:
         raise GankitError(f"--out {out}: cannot write ({exc.strerror})") from None
-    return out

@@ -161,3 +161,69 @@ def test_d_keep_on_a_conditional_run(cond_run_dir, tmp_path, capsys):
     assert main(["sample", str(cond_run_dir), "--d-keep", "0.5", "--out", str(tmp_path / "x.png")]) == 2
     assert "unconditional runs only" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+# ------------------------------------------------------------------------------------ 2D runs, fixtures of 7757de4
+FIXTURES = __import__("pathlib").Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture
+def ring_run(tmp_path):
+    """A 2-step mlp2d run on ``ring`` written by gankit 7757de4 (see tests/test_run.py)."""
+    import shutil
+
+    shutil.copytree(FIXTURES / "run_v0", tmp_path / "ring")
+    return tmp_path / "ring"
+
+
+def test_a_2d_run_samples_float32_points(ring_run, tmp_path):
+    from gankit.models import create_model
+    from gankit.training.checkpoint import load_checkpoint
+
+    assert main(["sample", str(ring_run), "--num", "2500", "--out", str(tmp_path / "points.npz")]) == 0
+    archive = np.load(tmp_path / "points.npz")
+    assert archive.files == ["points"]
+    points = archive["points"]
+    assert points.dtype == np.float32 and points.shape == (2500, 2)
+    state = load_checkpoint(ring_run / "checkpoints" / "ckpt-000000002.ckpt")
+    generator = create_model("mlp2d", (2,), 3, g_hidden=[4], d_hidden=[4]).generator
+    generator.load_state_dict(state["generator_ema"])
+    with torch.no_grad():
+        raw = generator.eval()(torch.randn(2500, 3, generator=torch.Generator().manual_seed(0)))  # (N, 2)
+    torch.testing.assert_close(torch.from_numpy(points), raw)
+
+
+def test_a_2d_run_pictures_its_points_over_the_data(ring_run, tmp_path):
+    assert main(["sample", str(ring_run), "--num", "500", "--out", str(tmp_path / "points.png")]) == 0
+    with Image.open(tmp_path / "points.png") as picture:
+        assert picture.size == (400, 400)  # a 5 x 5 inch scatter plot at 80 dpi, not a grid of 1-pixel images
+        pixels = np.asarray(picture.convert("RGB")).reshape(-1, 3)
+    assert ((pixels == [0xd6, 0x27, 0x28]).all(axis=1)).sum() > 50  # the generated points, in plot_points' red
+    assert ((pixels == [0xbb, 0xbb, 0xbb]).all(axis=1)).sum() > 50  # the real ones, in its gray
+
+
+def test_a_7757de4_export_samples_as_7757de4_did(tmp_path):
+    import shutil
+
+    shutil.copytree(FIXTURES / "export_v0", tmp_path / "run" / "export")
+    assert main(["sample", str(tmp_path / "run"), "--num", "10", "--seed", "3", "--out", str(tmp_path / "a.npz")]) == 0
+    assert main(["sample", str(tmp_path / "run"), "--num", "10", "--seed", "3", "--truncation", "0.5",
+                 "--out", str(tmp_path / "b.npz")]) == 0
+    reference = np.load(FIXTURES / "export_v0" / "ref_samples.npz")
+    default, truncated = np.load(tmp_path / "a.npz"), np.load(tmp_path / "b.npz")
+    assert np.array_equal(default["images"], reference["default_images"])
+    assert np.array_equal(default["labels"], reference["default_labels"])
+    assert np.array_equal(truncated["images"], reference["truncated_images"])
+
+
+def test_a_newer_export_is_refused_in_one_line(tmp_path, capsys):
+    import json
+    import shutil
+
+    shutil.copytree(FIXTURES / "export_v0", tmp_path / "run" / "export")
+    spec_path = tmp_path / "run" / "export" / "generator.json"
+    spec_path.write_text(json.dumps({**json.loads(spec_path.read_text()), "format": 7, "gankit_version": "3.0.0"}))
+    assert main(["sample", str(tmp_path / "run"), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "export format 7 (written by gankit 3.0.0)" in err and "(format 1)" in err
+    assert not (tmp_path / "x.png").exists()

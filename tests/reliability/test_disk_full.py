@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from gankit.cli import main
-from gankit.training import checkpoint as ckpt
+import gankit.run.files as run_files
 from gankit.training import trainer as trainer_module
 from gankit.training.checkpoint import CheckpointWriteError
 from gankit.training.trainer import Trainer
@@ -78,7 +78,7 @@ def test_no_space_left_through_the_cli(tmp_path, monkeypatch, capsys):
                 raise OSError(errno.ENOSPC, "No space left on device", str(file))
         return real_open(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(ckpt, "open", open_with_full_disk, raising=False)
+    monkeypatch.setattr(run_files, "open", open_with_full_disk, raising=False)
     config = write_tiny_config(tmp_path, max_steps=FINAL + 10)
     run_dir = tmp_path / "run"
     assert main(["train", str(config), "--run-dir", str(run_dir), "--no-progress"]) == 2

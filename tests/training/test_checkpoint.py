@@ -88,3 +88,33 @@ def test_pickled_objects_are_refused(tmp_path):
     data = ckpt.MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
     with pytest.raises(CheckpointError, match="refused"):
         ckpt.decode_checkpoint(data, "evil.ckpt")
+
+
+def test_a_checkpoint_of_7757de4_resumes(tmp_path):
+    """The 2-step ring run of tests/fixtures/run_v0 (written by 7757de4) continues, and writes the same layout."""
+    import shutil
+    from pathlib import Path
+
+    from gankit.cli import main
+
+    fixture = Path(__file__).parents[1] / "fixtures" / "run_v0"
+    run_dir = tmp_path / "run"
+    shutil.copytree(fixture, run_dir)
+    assert main(["train", "--resume", str(run_dir), "--max-steps", "3", "--no-progress"]) == 0
+    old = ckpt.load_checkpoint(fixture / "checkpoints" / "ckpt-000000002.ckpt")
+    new = ckpt.load_checkpoint(run_dir / "checkpoints" / "ckpt-000000003.ckpt")
+    assert list(new) == list(old) and new["format"] == old["format"] == 1 and new["step"] == 3
+    assert new["config"] == {**old["config"], "train": {**old["config"]["train"], "max_steps": 3}}
+    assert any(not torch.equal(new["generator"][k], old["generator"][k]) for k in old["generator"])  # it trained
+
+
+def test_a_checkpoint_of_a_newer_format_is_refused_naming_both(tmp_path):
+    from gankit.run import CHECKPOINT_FORMAT, Checkpoint
+
+    path = tmp_path / "future.ckpt"
+    ckpt.save_checkpoint({"format": CHECKPOINT_FORMAT + 1, "gankit_version": "5.0.0", "step": 3}, path)
+    with pytest.raises(CheckpointError) as caught:
+        Checkpoint.load(path)
+    message = str(caught.value)
+    assert "\n" not in message and str(path) in message
+    assert f"checkpoint format {CHECKPOINT_FORMAT + 1} (written by gankit 5.0.0)" in message and f"(format {CHECKPOINT_FORMAT})" in message

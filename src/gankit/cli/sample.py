@@ -1,4 +1,4 @@
-"""``gankit sample``: images from a trained run, as a PNG grid or a NumPy archive."""
+"""``gankit sample``: samples from a trained run, as a PNG (image grid, or 2D points over the data) or a NumPy archive."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   gankit sample runs/emoji_cond --balanced --num 100 --out every_category.png
   gankit sample runs/emoji --truncation 1.0 --out typical.png
   gankit sample runs/mnist_hybrid --d-keep 0.67 --num 2000 --out kept.npz
+  gankit sample runs/ring2d --num 2500 --out points.npz       # 2D data: float32 points (N, 2) under 'points'
 
 Conditional runs draw the classes in the training set's proportions unless --class or --balanced says otherwise.
 """
@@ -24,7 +25,7 @@ Conditional runs draw the classes in the training set's proportions unless --cla
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
-        "sample", help="draw images from a trained run", description="Draw images from a trained run.",
+        "sample", help="draw samples from a trained run", description="Draw samples (images, or points for 2D data) from a trained run.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run_dir", help="the run directory")
@@ -39,14 +40,16 @@ def add_parser(subparsers) -> None:
     labels = p.add_mutually_exclusive_group()
     labels.add_argument("--class", dest="label", type=int, help="conditional runs: draw every image of this class (0-based)")
     labels.add_argument("--balanced", action="store_true", help="conditional runs: the classes in turn, 0, 1, 2, ...")
-    p.add_argument("--out", required=True, help="output file: .png (grid) or .npz (key 'images', uint8 (N, C, H, W))")
+    p.add_argument("--out", required=True, help="output file: .png (a grid; 2D data: a scatter plot over the real points) or "
+                                                ".npz (key 'images', uint8 (N, C, H, W); 2D data: key 'points', float32 (N, 2))")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from gankit.run import is_points
     from gankit.sampling import (
-        candidates_for, check_output_path, generate, load_run_discriminator, load_run_generator, select_by_discriminator,
-        write_images,
+        candidates_for, check_output_path, data_reference, generate, load_run_discriminator, load_run_generator,
+        select_by_discriminator, write_images,
     )
 
     if not 1 <= args.num <= 1_000_000:
@@ -60,11 +63,13 @@ def run(args: argparse.Namespace) -> int:
     generator, spec = load_run_generator(args.run_dir, args.checkpoint)
     labels = chosen_labels(args, spec)
     discriminator = load_run_discriminator(args.run_dir, args.checkpoint) if args.d_keep is not None else None
-    images, labels = generate(generator, spec, draws, args.seed, labels, truncation=args.truncation)
+    samples, labels = generate(generator, spec, draws, args.seed, labels, truncation=args.truncation)
     if discriminator is not None:
-        images = select_by_discriminator(discriminator, images, args.num)
-    out = write_images(images, args.out, labels)
-    log.info("wrote %d images to %s", args.num, out)
+        samples = select_by_discriminator(discriminator, samples, args.num)
+    points = is_points(samples)
+    reference = data_reference(args.run_dir, args.checkpoint) if points and args.out.lower().endswith(".png") else None
+    out = write_images(samples, args.out, labels, reference)
+    log.info("wrote %d %s to %s", args.num, "points" if points else "images", out)
     return 0
 
 

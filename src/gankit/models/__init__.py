@@ -15,18 +15,13 @@ Every registered model is exercised at tiny size by ``tests/models/test_registry
 
 from __future__ import annotations
 
-import json
-import os
 import typing
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 
-from gankit.errors import CheckpointError, first_line
 from gankit.models.base import GANPair
 from gankit.models.options import ModelOptions
 from gankit.registry import Registry
@@ -130,42 +125,27 @@ def default_labels(num: int, spec: dict[str, Any]) -> torch.Tensor | None:
 
 
 def export_generator(generator: nn.Module, spec: dict[str, Any], directory: str | Path) -> None:
-    """Write ``generator.safetensors`` and ``generator.json`` into ``directory``.
+    """Write ``generator.safetensors`` and ``generator.json`` (format :data:`gankit.run.EXPORT_FORMAT`) into ``directory``.
 
     The pair rebuilds the generator with :func:`load_generator`, no pickles involved.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-    tmp = directory / "generator.safetensors.tmp"
-    save_file(state, str(tmp))
-    os.replace(tmp, directory / "generator.safetensors")
-    tmp_json = directory / "generator.json.tmp"
-    tmp_json.write_text(json.dumps(spec, indent=2) + "\n")
-    os.replace(tmp_json, directory / "generator.json")
+    from gankit.run import write_export
+
+    write_export(directory, generator, spec)
 
 
 def load_generator(directory: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild an exported generator from ``generator.json`` + ``generator.safetensors``.
+    """Rebuild an exported generator from ``generator.json`` + ``generator.safetensors`` (any format up to the current).
 
     Returns:
-        The generator in eval mode and its spec.
+        The generator in eval mode and its spec (migrated to the current format).
+
+    Raises:
+        CheckpointError: a missing, damaged or newer-format export.
     """
-    directory = Path(directory)
-    spec_path, weights_path = directory / "generator.json", directory / "generator.safetensors"
-    for path in (spec_path, weights_path):
-        if not path.is_file():
-            raise CheckpointError(f"{path}: missing; an exported generator needs generator.json and generator.safetensors")
-    try:
-        spec = json.loads(spec_path.read_text())
-        if "class_prior" in spec:
-            check_class_prior(spec["class_prior"], spec["num_classes"])
-        pair = create_model(spec["model"], tuple(spec["img_shape"]), spec["latent_dim"], spec["num_classes"], **spec["options"])
-        pair.generator.load_state_dict(load_file(str(weights_path)))
-    except (ValueError, KeyError, RuntimeError, OSError, TypeError, AttributeError, SafetensorError) as exc:
-        first = first_line(exc)
-        raise CheckpointError(f"{directory}: cannot rebuild the exported generator ({first})") from None
-    return pair.generator.to(device).eval(), spec
+    from gankit.run import load_export
+
+    return load_export(directory, device)
 
 
 # Import the families so that their @register_model decorators run.

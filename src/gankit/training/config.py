@@ -8,7 +8,6 @@ directory and inside every checkpoint, so a run can be rebuilt from either.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import types
 import typing
@@ -350,8 +349,36 @@ def read_yaml(path: str | Path) -> Any:
         raise ConfigError(f"{path}: not valid YAML{where}") from None
 
 
+PRESETS = Path(__file__).resolve().parents[1] / "configs"
+"""The presets that ship with gankit (``src/gankit/configs``; ``configs/`` in a checkout links there)."""
+
+
+def preset_names() -> list[str]:
+    """The names of the shipped presets, e.g. ``mnist_dcgan``."""
+    return sorted(p.stem for p in PRESETS.glob("*.yaml"))
+
+
+def resolve_config_path(config: str | Path) -> Path:
+    """The YAML file ``config`` names: a path to a file, else a shipped preset's name (``mnist_dcgan[.yaml]``).
+
+    Raises:
+        ConfigError: a bare name that is neither a file nor a preset, with the presets listed.
+    """
+    path = Path(config)
+    if path.is_file():
+        return path
+    if path.parent == Path(".") and path.suffix in ("", ".yaml"):
+        preset = PRESETS / f"{path.stem if path.suffix else path.name}.yaml"
+        if preset.is_file():
+            return preset
+        raise ConfigError(f"{config}: no such config file or preset; presets: {', '.join(preset_names())}")
+    return path
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load a YAML preset (or the defaults when ``path`` is None) and apply overrides."""
+    """Load a YAML config (a path or a preset's name; the defaults when ``path`` is None) and apply overrides."""
+    if path is not None:
+        path = resolve_config_path(path)
     raw = read_yaml(path) if path is not None else {}
     if raw is None:
         raw = {}
@@ -362,7 +389,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
 
 def save_config(cfg: Config, path: str | Path) -> None:
     """Write the resolved config as YAML, atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    os.replace(tmp, path)
+    from gankit.run import atomic_write
+
+    atomic_write(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

@@ -17,16 +17,14 @@ overflows float32 (|x| around 1e32 and above) also count as divergence.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from gankit.errors import GankitError
+from gankit.run import truncate_jsonl  # noqa: F401  metrics.jsonl belongs to the run directory
 
 
 class NonFiniteLossError(GankitError):
@@ -94,31 +92,3 @@ def scale_learning_rates(optimizers: Iterable[torch.optim.Optimizer], factor: fl
             group["lr"] = group["lr"] * factor
             rates.append(group["lr"])
     return rates
-
-
-def truncate_jsonl(path: str | Path, max_step: int) -> None:
-    """Drop records with ``step > max_step`` (and any torn last line) from a JSONL log, atomically.
-
-    Used when a run goes back to an earlier step (resume after a crash, rollback), so
-    that the log holds each step once.
-    """
-    path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except (FileNotFoundError, UnicodeDecodeError):
-        return
-    kept = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        step = record.get("step") if isinstance(record, dict) else None
-        if isinstance(step, (int, float)) and step > max_step:
-            continue
-        kept.append(line)
-    if len(kept) == len(lines):
-        return
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(line + "\n" for line in kept))
-    os.replace(tmp, path)

@@ -33,7 +33,7 @@ def _install(kind: str, n: int) -> None:
 
     import torch
 
-    from gankit.training import checkpoint as ckpt
+    import gankit.run.files as run_files
     from gankit.training import trainer as trainer_module
 
     count = {"n": 0}
@@ -79,7 +79,7 @@ def _install(kind: str, n: int) -> None:
                 return HalfWriter(f)
             return f
 
-        ckpt.open = fake_open  # the module's own name lookup, the builtin stays as it is
+        run_files.open = fake_open  # the module's own name lookup (gankit.run.files writes every checkpoint), the builtin stays as it is
     elif kind in ("kill_before_rename", "kill_in_export"):
         real_replace = os.replace
         pattern = r"^ckpt-\d{9}\.ckpt$" if kind == "kill_before_rename" else r"^generator\.safetensors$"

@@ -1,0 +1,279 @@
+"""The run directory: every file a run reads or writes goes through this package.
+
+:class:`RunDir` is the entry point; the formats live in ``files`` (atomic writes, format
+versions, JSON-lines logs), ``checkpoint`` (checkpoint files and the typed :class:`Checkpoint`),
+``export`` (the versioned exported generator) and ``samples`` (sample grids, scatter plots,
+archives). A run directory holds::
+
+    RUN/config.yaml                      the resolved config           write_config / read_config
+    RUN/checkpoints/ckpt-000001000.ckpt  the training state            save_checkpoint / latest_checkpoint / Checkpoint.load
+    RUN/checkpoints/best.ckpt            the best in-training FID's    save_checkpoint(checkpoint, name="best.ckpt")
+    RUN/export/generator.json            the generator's spec          write_export / load_export
+    RUN/export/generator.safetensors     its weights (the EMA copy when there is one)
+    RUN/samples/NAME.png                 a grid of images, or the 2D points over the data   write_samples
+    RUN/metrics.jsonl                    one JSON record per logged step                    append_metrics / truncate_metrics
+    RUN/eval.json                        what ``gankit eval`` measured                     write_eval / read_eval
+
+The trainer's side::
+
+    run = RunDir("runs/mnist_mlp")
+    run.write_config(cfg)
+    path = run.save_checkpoint(Checkpoint(step=..., config=..., ...), keep=cfg.train.keep_checkpoints)
+    found = run.latest_checkpoint()              # (path, Checkpoint), or None
+    cfg = found[1].training_config({"train": {"max_steps": 20000}})
+    run.append_metrics({"step": 50, "d_loss": 0.71})
+    run.truncate_metrics(step)                   # back at an earlier step: after a resume or a rollback
+    run.write_samples("epoch-0001", samples, reference=dataset.images[:2000])
+    run.write_export(generator, spec)
+
+and the readers' (``gankit sample``, ``gankit eval``, the report)::
+
+    generator, spec = run.load_generator()       # the newest valid checkpoint's, else export/'s
+    discriminator = run.load_discriminator()
+    run.write_eval(evaluator="mnist-classifier-1a2b", figures={"fid": 3.1}, floors={"fid": 0.9})
+
+Writes go through :func:`atomic_write` (a temporary file, fsync, rename): a reader never sees a
+half-written file, and a failed write leaves the previous one as it was. Reads treat every file
+as untrusted data: a checkpoint passes a SHA-256 check and is read with
+``torch.load(weights_only=True)``, an export is safetensors plus JSON, and every value is checked
+before use, so that a bad file gives one :class:`CheckpointError` naming it.
+
+Each format carries a version: a checkpoint's ``format`` (:data:`CHECKPOINT_FORMAT`), the
+``format`` in ``generator.json`` (:data:`EXPORT_FORMAT`; an export without one is format 0 and
+is migrated when read) and eval.json's (:data:`EVAL_FORMAT`). A file of a newer format than this
+gankit reads is refused with one line naming both versions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gankit import __version__
+from gankit.errors import CheckpointError, ConfigError, GankitError, first_line
+from gankit.run.checkpoint import (
+    CHECKPOINT_FORMAT, MAGIC, Checkpoint, CheckpointWriteError, checkpoint_name, decode_checkpoint, encode_checkpoint,
+    latest_checkpoint_file, list_checkpoints, prune_checkpoints, read_checkpoint_file,
+)
+from gankit.run.export import EXPORT_FORMAT, load_export, migrate_export_spec, read_export_spec, write_export
+from gankit.run.files import (
+    append_jsonl, atomic_path, atomic_write, check_format, remove_stale_temporaries, truncate_jsonl,
+)
+from gankit.run.samples import is_points, write_samples_file
+
+__all__ = [
+    "CHECKPOINT_FORMAT", "EVAL_FORMAT", "EXPORT_FORMAT", "MAGIC", "Checkpoint", "CheckpointWriteError", "RunDir",
+    "append_jsonl", "atomic_path", "atomic_write", "check_format", "checkpoint_name", "decode_checkpoint", "encode_checkpoint",
+    "is_points", "latest_checkpoint_file", "list_checkpoints", "load_export", "migrate_export_spec", "prune_checkpoints",
+    "read_checkpoint_file", "read_export_spec", "remove_stale_temporaries", "truncate_jsonl", "write_export",
+    "write_samples_file",
+]
+
+EVAL_FORMAT = 1
+"""The layout of ``eval.json``."""
+
+
+def _finite_or_none(value: Any) -> Any:
+    """JSON holds no NaN/Inf: a non-finite figure is written as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+class RunDir:
+    """The files of one run, by role; see the module docstring for the layout.
+
+    Args:
+        path: the run directory (created on the first write).
+
+    Attributes:
+        path, config_path, checkpoint_dir, export_dir, samples_dir, metrics_path, eval_path: where each part lives.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.config_path = self.path / "config.yaml"
+        self.checkpoint_dir = self.path / "checkpoints"
+        self.export_dir = self.path / "export"
+        self.samples_dir = self.path / "samples"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.eval_path = self.path / "eval.json"
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    # ----------------------------------------------------------------- config
+    def write_config(self, cfg) -> Path:
+        """Write the resolved :class:`~gankit.training.config.Config` as ``config.yaml``."""
+        from gankit.training.config import save_config
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, self.config_path)
+        return self.config_path
+
+    def read_config(self):
+        """The run's validated :class:`~gankit.training.config.Config` from ``config.yaml``."""
+        from gankit.training.config import load_config
+
+        if not self.config_path.is_file():
+            raise ConfigError(f"{self.path}: not a gankit run directory (no config.yaml)")
+        return load_config(self.config_path)
+
+    # ------------------------------------------------------------ checkpoints
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """``(step, path)`` of the run's checkpoints, oldest first."""
+        return list_checkpoints(self.checkpoint_dir)
+
+    def save_checkpoint(self, checkpoint: Checkpoint, keep: int | None = None, name: str | None = None,
+                        encoded: bytes | None = None) -> Path:
+        """Write ``checkpoint`` as ``checkpoints/ckpt-STEP.ckpt`` (or ``name``), then keep the newest ``keep``.
+
+        Args:
+            checkpoint: the training state.
+            keep: how many ``ckpt-*`` files to keep (None: all).
+            name: another file name in ``checkpoints/``, e.g. ``best.ckpt`` (never pruned).
+            encoded: ``checkpoint.encode()`` when the caller already has it.
+
+        Raises:
+            CheckpointWriteError: the disk is full or the run directory is not writable (the previous files are intact).
+        """
+        path = self.checkpoint_dir / (name or checkpoint_name(checkpoint.step))
+        data = encoded if encoded is not None else checkpoint.encode()
+        try:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data)
+        except OSError as exc:
+            newest = self.checkpoints()
+            kept = f"the newest complete checkpoint is {newest[-1][1]}" if newest else "no earlier checkpoint exists"
+            raise CheckpointWriteError(
+                f"cannot write checkpoint {path} ({exc.strerror or exc}) at step {checkpoint.step}; {kept}; "
+                f"make room, then continue with: gankit train --resume {self.path}"
+            ) from None
+        if keep is not None:
+            prune_checkpoints(self.checkpoint_dir, keep)
+        return path
+
+    def latest_checkpoint(self) -> tuple[Path, Checkpoint] | None:
+        """The newest checkpoint that passes its checksum, typed; damaged ones are reported and skipped.
+
+        Raises:
+            CheckpointError: the newest intact file is not a valid training state.
+        """
+        found = latest_checkpoint_file(self.checkpoint_dir)
+        if found is None:
+            return None
+        return found[0], Checkpoint.from_dict(found[1], str(found[0]))
+
+    def truncate_metrics(self, max_step: int) -> None:
+        """Drop the ``metrics.jsonl`` records of steps after ``max_step`` (the run went back to it)."""
+        truncate_jsonl(self.metrics_path, max_step)
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one JSON record (one line) to ``metrics.jsonl``."""
+        append_jsonl(self.metrics_path, record)
+
+    # ------------------------------------------------------- export, samples
+    def write_export(self, generator: nn.Module, spec: dict[str, Any]) -> Path:
+        """Write ``export/``: the generator's weights and ``spec`` (see :func:`write_export`)."""
+        return write_export(self.export_dir, generator, spec)
+
+    def export_step(self) -> int | None:
+        """The training step ``export/`` was written at, or None when there is no complete export."""
+        try:
+            spec = read_export_spec(self.export_dir)
+        except CheckpointError:
+            return None
+        step = spec.get("step")
+        complete = (self.export_dir / "generator.safetensors").is_file()
+        return step if complete and isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None
+
+    def write_samples(self, name: str, samples: torch.Tensor, reference: torch.Tensor | None = None, title: str | None = None) -> Path:
+        """Write ``samples/NAME.png``: a grid of uint8 images, or float 2D points over ``reference``."""
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        return write_samples_file(self.samples_dir / f"{name}.png", samples, reference=reference, title=title or name)
+
+    # ---------------------------------------------------------------- readers
+    def load_generator(self, checkpoint: str | Path | None = None) -> tuple[nn.Module, dict[str, Any]]:
+        """The generator to sample: ``checkpoint`` if given, else the newest valid checkpoint's, else ``export/``'s."""
+        if checkpoint is not None:
+            return Checkpoint.load(checkpoint).build_generator(str(checkpoint))
+        if not self.path.is_dir():
+            raise ConfigError(f"{self.path}: run directory not found")
+        found = self.latest_checkpoint()
+        if found is not None:
+            return found[1].build_generator(str(found[0]))
+        if (self.export_dir / "generator.json").is_file():
+            return load_export(self.export_dir)
+        raise CheckpointError(f"{self.path}: no valid checkpoint in checkpoints/ and no export/ to sample from")
+
+    def load_discriminator(self, checkpoint: str | Path | None = None) -> nn.Module:
+        """The final discriminator of ``checkpoint``, else of the newest valid checkpoint (see :meth:`Checkpoint.build_discriminator`)."""
+        if checkpoint is not None:
+            return Checkpoint.load(checkpoint).build_discriminator(str(checkpoint))
+        found = self.latest_checkpoint() if self.path.is_dir() else None
+        if found is None:
+            raise CheckpointError(f"{self.path}: --d-keep needs a training checkpoint with the discriminator (export/ holds only G)")
+        return found[1].build_discriminator(str(found[0]))
+
+    def data_name(self, checkpoint: str | Path | None = None) -> str | None:
+        """The name of the dataset the run trained on (from the checkpoint, else ``config.yaml``), or None."""
+        try:
+            if checkpoint is not None:
+                return Checkpoint.load(checkpoint).config["data"]["name"]
+            import yaml
+
+            return yaml.safe_load(self.config_path.read_text())["data"]["name"]
+        except (OSError, GankitError, KeyError, TypeError, ValueError):
+            return None
+
+    # ------------------------------------------------------------------- eval
+    def write_eval(self, *, evaluator: str, figures: dict[str, float], floors: dict[str, float], **details: Any) -> Path:
+        """Write ``eval.json``: what ``gankit eval`` measured, by which evaluator, beside the evaluator's floors.
+
+        Args:
+            evaluator: the id of the feature extractor / evaluator the figures were measured with.
+            figures: each figure's value for this run, e.g. ``{"fid": 3.1, "precision": 0.71}``.
+            floors: each figure's value for real held-out data against the reference (what a perfect
+                generator would score with this evaluator).
+            **details: anything else worth keeping (``samples``, ``seed``, ``checkpoint``, ...), JSON-serialisable.
+
+        Non-finite values are written as null (JSON holds no NaN).
+        """
+        if not isinstance(evaluator, str) or not evaluator:
+            raise ValueError("write_eval: evaluator must be a non-empty id")
+        for key, mapping in (("figures", figures), ("floors", floors)):
+            if not isinstance(mapping, dict) or not all(isinstance(k, str) for k in mapping):
+                raise ValueError(f"write_eval: {key} must map figure names to numbers")
+        record = {"format": EVAL_FORMAT, "gankit_version": __version__, "evaluator": evaluator,
+                  "figures": figures, "floors": floors, **details}
+        self.path.mkdir(parents=True, exist_ok=True)
+        return atomic_write(self.eval_path, json.dumps(_finite_or_none(record), indent=2, allow_nan=False) + "\n")
+
+    def read_eval(self) -> dict[str, Any] | None:
+        """The record :meth:`write_eval` wrote (``evaluator``, ``figures``, ``floors``, ...), or None when there is none.
+
+        Raises:
+            GankitError: eval.json is not valid JSON, lacks a key, or is of a newer format.
+        """
+        try:
+            record = json.loads(self.eval_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise GankitError(f"{self.eval_path}: cannot read ({first_line(exc)})") from None
+        if not isinstance(record, dict):
+            raise GankitError(f"{self.eval_path}: not a mapping of keys")
+        check_format(record.get("format"), EVAL_FORMAT, "eval.json", str(self.eval_path), record.get("gankit_version"))
+        missing = [key for key in ("evaluator", "figures", "floors") if key not in record]
+        if missing or not isinstance(record["figures"], dict) or not isinstance(record["floors"], dict):
+            raise GankitError(f"{self.eval_path}: needs evaluator, figures and floors (mappings); missing or wrong: {missing or 'figures/floors'}")
+        return record
