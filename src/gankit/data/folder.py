@@ -47,6 +47,7 @@ from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 from gankit.data.base import ImageDataset
 from gankit.data.registry import register_dataset
 from gankit.errors import ConfigError, DataError
+from gankit.run.files import atomic_path, atomic_write
 
 log = logging.getLogger("gankit")
 
@@ -308,12 +309,6 @@ def _read_manifest(cache_dir: Path, folder: Path, options: ImageOptions, records
     return manifest
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOptions, cache_dir: Path, workers: int) -> dict:
     """Decode every file, stream the kept images to ``images.u8`` and write the manifest last."""
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -325,28 +320,26 @@ def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOp
     started = time.perf_counter()
     kept: dict[str, list[str]] = {"train": [], "test": []}
     skipped: list[list[str]] = []
-    tmp = {split: cache_dir / f".images-{split}.u8.tmp-{os.getpid()}" for split in kept}
+    held_out = cache_dir / f".images-test.u8.tmp-{os.getpid()}"  # the test split, appended after the train split
     try:
-        with open(tmp["train"], "wb") as train_out, open(tmp["test"], "wb") as test_out, \
-                ThreadPoolExecutor(max_workers=workers) as pool:
-            chunk = 256
-            for start in range(0, len(records), chunk):
-                part = records[start:start + chunk]
-                for record, result in zip(part, pool.map(lambda r: _try_decode(folder / r.path, options), part)):
-                    if isinstance(result, str):
-                        skipped.append([record.path, result])
-                        continue
-                    split = "test" if is_held_out(record.path) else "train"
-                    (test_out if split == "test" else train_out).write(result.tobytes())
-                    kept[split].append(record.path)
-        with open(tmp["train"], "ab") as train_out, open(tmp["test"], "rb") as test_in:
-            shutil.copyfileobj(test_in, train_out)  # train images first, then test
-        if kept["train"] or kept["test"]:
-            os.replace(tmp["train"], cache_dir / "images.u8")
+        with atomic_path(cache_dir / "images.u8") as images:
+            with open(images, "wb") as train_out, open(held_out, "wb") as test_out, \
+                    ThreadPoolExecutor(max_workers=workers) as pool:
+                chunk = 256
+                for start in range(0, len(records), chunk):
+                    part = records[start:start + chunk]
+                    for record, result in zip(part, pool.map(lambda r: _try_decode(folder / r.path, options), part)):
+                        if isinstance(result, str):
+                            skipped.append([record.path, result])
+                            continue
+                        split = "test" if is_held_out(record.path) else "train"
+                        (test_out if split == "test" else train_out).write(result.tobytes())
+                        kept[split].append(record.path)
+            with open(images, "ab") as train_out, open(held_out, "rb") as test_in:
+                shutil.copyfileobj(test_in, train_out)  # train images first, then test
     finally:
-        for path in tmp.values():
-            if path.exists():
-                path.unlink()
+        if held_out.exists():
+            held_out.unlink()
     files = kept["train"] + kept["test"]
     labels, class_names = class_labels(files)
     manifest = {
@@ -362,7 +355,7 @@ def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOp
         "class_names": list(class_names),
     }
     if files:
-        _write_atomic(cache_dir / "manifest.json", json.dumps(manifest).encode())
+        atomic_write(cache_dir / "manifest.json", json.dumps(manifest).encode())
         log.info("decoded %d images in %.1f s", len(files), time.perf_counter() - started)
     return manifest
 

@@ -229,12 +229,12 @@ def build_report(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0) -> 
 
 
 def write_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, num: int = 2000, seed: int = 0) -> Path:
-    from gankit.training.checkpoint import atomic_write_bytes
+    from gankit.run import atomic_write
 
     out = Path(out) if out else Path(run_dir) / "report.html"
     page = build_report(run_dir, num, seed)
     try:
-        atomic_write_bytes(out, page.encode())
+        atomic_write(out, page.encode())
     except OSError as exc:
         raise GankitError(f"--out {out}: cannot write ({exc.strerror})") from None
     return out
