@@ -66,12 +66,13 @@ def samples_from_run(run_dir: str | os.PathLike, checkpoint: str | None, num: in
                      d_keep: float | None = None) -> torch.Tensor:
     """``num`` samples of the run's generator; with ``d_keep``, the ones its discriminator rates most real."""
     from gankit.metrics.sampling import draw_samples
-    from gankit.sampling import candidates_for, load_run_discriminator, load_run_generator, select_by_discriminator
+    from gankit.sampling import candidates_for, select_by_discriminator
 
-    generator, spec = load_run_generator(run_dir, checkpoint)
+    run = RunDir(run_dir)
+    generator, spec = run.load_generator(checkpoint)
     if d_keep is None:
         return draw_samples(generator, spec, num, seed)
-    discriminator = load_run_discriminator(run_dir, checkpoint)
+    discriminator = run.load_discriminator(checkpoint)
     return select_by_discriminator(discriminator, draw_samples(generator, spec, candidates_for(num, d_keep), seed), num)
 
 
