@@ -280,8 +280,14 @@ def cache_key(folder: Path, options: ImageOptions) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _manifest_files(records: list[FileRecord]) -> list[list]:
-    return [[r.path, r.size, r.mtime_ns] for r in records]
+def _manifest_identity(folder: Path, options: ImageOptions, records: list[FileRecord]) -> dict:
+    """What a manifest was decoded from: the cache format, the folder, the options and each file's size and time."""
+    return {
+        "format": CACHE_FORMAT,
+        "folder": str(folder),
+        "options": json.loads(json.dumps(asdict(options))),
+        "files": [[r.path, r.size, r.mtime_ns] for r in records],
+    }
 
 
 def _read_manifest(cache_dir: Path, folder: Path, options: ImageOptions, records: list[FileRecord]) -> dict | None:
@@ -292,12 +298,7 @@ def _read_manifest(cache_dir: Path, folder: Path, options: ImageOptions, records
         return None
     if not isinstance(manifest, dict):
         return None
-    expected = {
-        "format": CACHE_FORMAT,
-        "folder": str(folder),
-        "options": json.loads(json.dumps(asdict(options))),
-        "files": _manifest_files(records),
-    }
+    expected = _manifest_identity(folder, options, records)
     if any(manifest.get(key) != value for key, value in expected.items()):
         return None
     try:
@@ -343,10 +344,7 @@ def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOp
     files = kept["train"] + kept["test"]
     labels, class_names = class_labels(files)
     manifest = {
-        "format": CACHE_FORMAT,
-        "folder": str(folder),
-        "options": json.loads(json.dumps(asdict(options))),
-        "files": _manifest_files(records),
+        **_manifest_identity(folder, options, records),
         "num_images": len(files),
         "num_train": len(kept["train"]),
         "kept": files,
