@@ -47,6 +47,7 @@ from gankit.metrics.evaluator import DomainEvaluator
 from gankit.metrics.extractors import FeatureExtractor, StackedExtractor
 from gankit.run import EVAL_FORMAT, RunDir
 
+
 def run_dataset(run_dir: str | os.PathLike) -> DatasetSpec:
     """The data a run trained on: its name, root and, for an image folder, its folder, size and colours."""
     return DatasetSpec.from_config(RunDir(run_dir).read_config().data)
