@@ -301,17 +301,19 @@ def test_metrics_append_and_truncate(tmp_path):
 def test_eval_round_trip(tmp_path):
     run = RunDir(tmp_path / "run")
     assert run.read_eval() is None
-    run.write_eval(evaluator="squares-classifier-00ff", figures={"fid": 3.25, "kid": float("nan")}, floors={"fid": 0.5},
-                   samples=10000, seed=0)
-    record = run.read_eval()
-    assert record == {"format": 1, "gankit_version": gankit.__version__, "evaluator": "squares-classifier-00ff",
-                      "figures": {"fid": 3.25, "kid": None}, "floors": {"fid": 0.5}, "samples": 10000, "seed": 0}
+    record = {"version": 1, "gankit_version": gankit.__version__, "extractor": "evaluator-00ff00ff00ff00ff",
+              "metrics": {"fid": 3.25, "kid": None}, "floor": {"fid": 0.5}, "num": 10000, "seed": 0}
+    assert run.write_eval(record) == run.eval_path
+    assert run.read_eval() == record
+    assert run.eval_path.read_text() == json.dumps(record, indent=2) + "\n"
+    assert [p.name for p in run.path.iterdir()] == ["eval.json"]  # written through a temporary file, none left
 
 
 @pytest.mark.parametrize("text, needle", [
-    ('{"format": 2, "gankit_version": "9.0.0", "evaluator": "x", "figures": {}, "floors": {}}', "format 2 (written by gankit 9.0.0) is newer"),
-    ('{"format": 1, "evaluator": "x"', "cannot read"),
-    ('{"format": 1, "evaluator": "x", "figures": {}}', "needs evaluator, figures and floors"),
+    ('{"version": 2, "gankit_version": "9.0.0", "metrics": {}}', "format 2 (written by gankit 9.0.0) is newer"),
+    ('{"version": "one", "metrics": {}}', "is not a format number"),
+    ('{"version": 1, "metrics": {}', "cannot read"),
+    ('{"version": 1, "extractor": "x"}', "needs metrics"),
     ("[]", "not a mapping"),
 ])
 def test_a_bad_eval_json_gets_one_line(tmp_path, text, needle):
@@ -322,9 +324,21 @@ def test_a_bad_eval_json_gets_one_line(tmp_path, text, needle):
     _one_line(caught.value, "eval.json", needle)
 
 
-def test_write_eval_needs_an_evaluator(tmp_path):
-    with pytest.raises(ValueError, match="evaluator"):
-        RunDir(tmp_path).write_eval(evaluator="", figures={}, floors={})
+@pytest.mark.parametrize("record", [{"metrics": {}}, {"version": 2, "metrics": {}}, [("version", 1)]])
+def test_write_eval_writes_only_the_current_version(tmp_path, record):
+    with pytest.raises(ValueError, match="version"):
+        RunDir(tmp_path).write_eval(record)
+    assert not (tmp_path / "eval.json").exists()
+
+
+def test_a_non_finite_figure_is_refused_and_the_previous_eval_json_kept(tmp_path):
+    run = RunDir(tmp_path)
+    run.write_eval({"version": 1, "metrics": {"fid": 1.5}})
+    before = run.eval_path.read_bytes()
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(GankitError, match="not written, a figure is not a finite number"):
+            run.write_eval({"version": 1, "metrics": {"fid": 1.0, "kid": bad}})
+    assert run.eval_path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["eval.json"]
 
 
 def test_the_generator_of_a_run_comes_from_its_checkpoint_else_its_export(tmp_path):

@@ -10,10 +10,10 @@ import yaml
 from gankit.cli import main
 from gankit.errors import GankitError
 from gankit.evaluation.report import build_report, no_fid_note
-from gankit.evaluation.run_eval import EVAL_FILE, read_eval_file, write_eval_file
 from gankit.metrics.evaluate import evaluate_samples
 from gankit.metrics.evaluator import load_evaluator
 from gankit.metrics.sampling import draw_samples
+from gankit.run import RunDir
 from gankit.sampling import load_run_generator
 from tests.metrics.helpers import train_tiny_squares_evaluator
 
@@ -76,9 +76,9 @@ def test_eval_trains_nothing_when_the_evaluator_is_cached_and_writes_eval_json(s
 
     assert main(["eval", str(run), "--num", "100", "--metrics", "fid,pr", "--seed", "3", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    record = read_eval_file(run)
+    record = RunDir(run).read_eval()
     assert set(record) == SCHEMA_KEYS and record["version"] == 1
-    assert sorted(p.name for p in run.iterdir() if "eval" in p.name) == [EVAL_FILE]  # no temporary file left
+    assert sorted(p.name for p in run.iterdir() if "eval" in p.name) == ["eval.json"]  # no temporary file left
     datetime.datetime.strptime(record["created"], "%Y-%m-%dT%H:%M:%SZ")
     cached = load_evaluator("squares")
     assert record["extractor"] == cached.id == evaluator.id
@@ -98,23 +98,26 @@ def test_a_2d_run_records_its_modes_and_no_evaluator(tmp_path, monkeypatch, caps
     run = train_run(tmp_path, "ring", TINY_RING)
     assert main(["eval", str(run), "--metrics", "fid", "--no-floor"]) == 0
     assert "samples (2500)" in capsys.readouterr().out
-    record = read_eval_file(run)
+    record = RunDir(run).read_eval()
     assert (record["extractor"], record["evaluator"], record["num"], record["floor"], record["floor_num"]) == ("identity", None, 2500, None, 0)
     assert record["modes"]["num_modes"] == 8 and record["modes"]["num_samples"] == 2500
 
 
 def test_eval_json_errors_are_one_clear_line_and_a_failed_write_keeps_the_old_file(tmp_path):
-    with pytest.raises(GankitError, match="eval.json: not found; measure the run with: gankit eval"):
-        read_eval_file(tmp_path)
-    write_eval_file(tmp_path, {"version": 1, "metrics": {"fid": 2.5}})
-    before = (tmp_path / EVAL_FILE).read_text()
+    run = RunDir(tmp_path)
+    assert run.read_eval() is None  # not evaluated yet
+    run.write_eval({"version": 1, "metrics": {"fid": 2.5}})
+    before = run.eval_path.read_text()
+    assert json.loads(before) == {"version": 1, "metrics": {"fid": 2.5}}
     with pytest.raises(GankitError, match="not written, a figure is not a finite number"):
-        write_eval_file(tmp_path, {"version": 1, "metrics": {"fid": float("nan")}})
-    assert (tmp_path / EVAL_FILE).read_text() == before and [p.name for p in tmp_path.iterdir()] == [EVAL_FILE]
-    (tmp_path / EVAL_FILE).write_text(json.dumps({"version": 99}))
-    with pytest.raises(GankitError, match="eval.json version 99 is not one this gankit reads"):
-        read_eval_file(tmp_path)
-    (tmp_path / EVAL_FILE).write_text("{cut")
-    with pytest.raises(GankitError, match="not readable JSON"):
-        read_eval_file(tmp_path)
+        run.write_eval({"version": 1, "metrics": {"fid": float("nan")}})
+    assert run.eval_path.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["eval.json"]
+    with pytest.raises(ValueError, match='"version": 1'):  # no other layout can be written
+        run.write_eval({"format": 1, "metrics": {}})
+    run.eval_path.write_text(json.dumps({"version": 99, "gankit_version": "9.0.0", "metrics": {}}))
+    with pytest.raises(GankitError, match=r"eval.json format 99 \(written by gankit 9.0.0\) is newer than this gankit"):
+        run.read_eval()
+    run.eval_path.write_text("{cut")
+    with pytest.raises(GankitError, match="cannot read .*; measure the run again with: gankit eval"):
+        run.read_eval()
     shutil.rmtree(tmp_path)

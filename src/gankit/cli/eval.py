@@ -76,9 +76,10 @@ def load_samples_file(path: str | Path):
 
 def run(args: argparse.Namespace) -> int:
     from gankit.data import DatasetSpec
-    from gankit.evaluation.run_eval import evaluate_run, write_eval_file
+    from gankit.evaluation.run_eval import evaluate_run
     from gankit.metrics.evaluate import check_samples, evaluate_samples, format_table
     from gankit.metrics.extractors import default_extractor
+    from gankit.run import RunDir
 
     if bool(args.run_dir) == bool(args.samples):
         raise ConfigError("give either a RUN_DIR or --samples FILE.npz (with --dataset)")
@@ -108,6 +109,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         result, record = evaluate_run(args.run_dir, args.dataset, args.data_dir, args.checkpoint, args.num, args.metrics, args.seed,
                                       args.extractor, args.inception_weights, args.d_keep, args.by_class, floor=not args.no_floor)
-        log.info("wrote %s", write_eval_file(args.run_dir, record))
+        log.info("wrote %s", RunDir(args.run_dir).write_eval(record))
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_table(result))
     return 0

@@ -47,6 +47,7 @@ from PIL import Image, ImageColor, ImageOps, UnidentifiedImageError
 from gankit.data.base import ImageDataset
 from gankit.data.registry import register_dataset
 from gankit.errors import ConfigError, DataError
+from gankit.run.files import atomic_path, atomic_write
 
 log = logging.getLogger("gankit")
 
@@ -279,8 +280,14 @@ def cache_key(folder: Path, options: ImageOptions) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _manifest_files(records: list[FileRecord]) -> list[list]:
-    return [[r.path, r.size, r.mtime_ns] for r in records]
+def _manifest_identity(folder: Path, options: ImageOptions, records: list[FileRecord]) -> dict:
+    """What a manifest was decoded from: the cache format, the folder, the options and each file's size and time."""
+    return {
+        "format": CACHE_FORMAT,
+        "folder": str(folder),
+        "options": json.loads(json.dumps(asdict(options))),
+        "files": [[r.path, r.size, r.mtime_ns] for r in records],
+    }
 
 
 def _read_manifest(cache_dir: Path, folder: Path, options: ImageOptions, records: list[FileRecord]) -> dict | None:
@@ -291,12 +298,7 @@ def _read_manifest(cache_dir: Path, folder: Path, options: ImageOptions, records
         return None
     if not isinstance(manifest, dict):
         return None
-    expected = {
-        "format": CACHE_FORMAT,
-        "folder": str(folder),
-        "options": json.loads(json.dumps(asdict(options))),
-        "files": _manifest_files(records),
-    }
+    expected = _manifest_identity(folder, options, records)
     if any(manifest.get(key) != value for key, value in expected.items()):
         return None
     try:
@@ -306,12 +308,6 @@ def _read_manifest(cache_dir: Path, folder: Path, options: ImageOptions, records
     except (KeyError, TypeError, ValueError, OSError):
         return None
     return manifest
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOptions, cache_dir: Path, workers: int) -> dict:
@@ -325,35 +321,30 @@ def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOp
     started = time.perf_counter()
     kept: dict[str, list[str]] = {"train": [], "test": []}
     skipped: list[list[str]] = []
-    tmp = {split: cache_dir / f".images-{split}.u8.tmp-{os.getpid()}" for split in kept}
+    held_out = cache_dir / f".images-test.u8.tmp-{os.getpid()}"  # the test split, appended after the train split
     try:
-        with open(tmp["train"], "wb") as train_out, open(tmp["test"], "wb") as test_out, \
-                ThreadPoolExecutor(max_workers=workers) as pool:
-            chunk = 256
-            for start in range(0, len(records), chunk):
-                part = records[start:start + chunk]
-                for record, result in zip(part, pool.map(lambda r: _try_decode(folder / r.path, options), part)):
-                    if isinstance(result, str):
-                        skipped.append([record.path, result])
-                        continue
-                    split = "test" if is_held_out(record.path) else "train"
-                    (test_out if split == "test" else train_out).write(result.tobytes())
-                    kept[split].append(record.path)
-        with open(tmp["train"], "ab") as train_out, open(tmp["test"], "rb") as test_in:
-            shutil.copyfileobj(test_in, train_out)  # train images first, then test
-        if kept["train"] or kept["test"]:
-            os.replace(tmp["train"], cache_dir / "images.u8")
+        with atomic_path(cache_dir / "images.u8") as images:
+            with open(images, "wb") as train_out, open(held_out, "wb") as test_out, \
+                    ThreadPoolExecutor(max_workers=workers) as pool:
+                chunk = 256
+                for start in range(0, len(records), chunk):
+                    part = records[start:start + chunk]
+                    for record, result in zip(part, pool.map(lambda r: _try_decode(folder / r.path, options), part)):
+                        if isinstance(result, str):
+                            skipped.append([record.path, result])
+                            continue
+                        split = "test" if is_held_out(record.path) else "train"
+                        (test_out if split == "test" else train_out).write(result.tobytes())
+                        kept[split].append(record.path)
+            with open(images, "ab") as train_out, open(held_out, "rb") as test_in:
+                shutil.copyfileobj(test_in, train_out)  # train images first, then test
     finally:
-        for path in tmp.values():
-            if path.exists():
-                path.unlink()
+        if held_out.exists():
+            held_out.unlink()
     files = kept["train"] + kept["test"]
     labels, class_names = class_labels(files)
     manifest = {
-        "format": CACHE_FORMAT,
-        "folder": str(folder),
-        "options": json.loads(json.dumps(asdict(options))),
-        "files": _manifest_files(records),
+        **_manifest_identity(folder, options, records),
         "num_images": len(files),
         "num_train": len(kept["train"]),
         "kept": files,
@@ -362,7 +353,7 @@ def _decode_into_cache(folder: Path, records: list[FileRecord], options: ImageOp
         "class_names": list(class_names),
     }
     if files:
-        _write_atomic(cache_dir / "manifest.json", json.dumps(manifest).encode())
+        atomic_write(cache_dir / "manifest.json", json.dumps(manifest).encode())
         log.info("decoded %d images in %.1f s", len(files), time.perf_counter() - started)
     return manifest
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
 
 import numpy as np
 
 from gankit.errors import DataError
+from gankit.run.files import atomic_path
 
 _DTYPES = {0x08: np.uint8}
 
@@ -50,11 +50,6 @@ def write_idx(array: np.ndarray, path: str | Path) -> None:
     """Write a uint8 array as an uncompressed IDX file, atomically."""
     array = np.ascontiguousarray(array, dtype=np.uint8)
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(header)
         f.write(array.tobytes())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -66,9 +66,9 @@ def score_samples(benchmark: str, samples: torch.Tensor, data_dir=None) -> ModeS
 def score_run(run_dir: str | os.PathLike, benchmark: str, seed: int = 0, data_dir=None) -> ModeScore:
     """Score the newest generator of a run on its benchmark."""
     from gankit.metrics.sampling import draw_samples
-    from gankit.sampling import load_run_generator
+    from gankit.run import RunDir
 
-    generator, spec = load_run_generator(run_dir)
+    generator, spec = RunDir(run_dir).load_generator()
     num = STACKED_SAMPLES if benchmark == "stacked-mnist" else MIXTURE_SAMPLES
     return score_samples(benchmark, draw_samples(generator, spec, num, seed), data_dir)
 
@@ -123,9 +123,9 @@ def format_table(rows: list[BenchRow]) -> str:
 def run_config(config: str | os.PathLike, seed: int, runs_dir: Path, max_steps: int | None, max_minutes: float | None,
                retrain: bool, data_dir=None) -> tuple[str, ModeScore]:
     """Train (unless already trained) and score one config at one seed."""
-    from gankit.training.checkpoint import load_latest_checkpoint
+    from gankit.run import RunDir
     from gankit.training.config import load_config
-    from gankit.training.trainer import Trainer, trainer_from_checkpoint_state
+    from gankit.training.trainer import Trainer
 
     overrides = [f"train.seed={seed}"] + ([f"train.max_steps={max_steps}"] if max_steps else [])
     if data_dir:
@@ -135,9 +135,11 @@ def run_config(config: str | os.PathLike, seed: int, runs_dir: Path, max_steps: 
     if benchmark == "stacked-mnist":
         stacked_extractor(cfg.data.dir)  # fail now, not after training
     run_dir = runs_dir / f"{Path(config).stem}-seed{seed}"
-    found = None if retrain else load_latest_checkpoint(run_dir / "checkpoints")
+    found = None if retrain else RunDir(run_dir).latest_checkpoint()
     if found is not None:
-        trainer = trainer_from_checkpoint_state(found[1], run_dir, str(found[0]), {"train": {"max_steps": cfg.train.max_steps}} if max_steps else None)
+        path, checkpoint = found
+        trainer = Trainer(checkpoint.training_config({"train": {"max_steps": cfg.train.max_steps}} if max_steps else None, str(path)), run_dir)
+        trainer.load_state_dict(checkpoint.to_dict(), str(path))
     else:
         if run_dir.exists():
             import shutil

@@ -157,10 +157,10 @@ def sample_grids(run_dir: Path) -> list[tuple[str, bytes]]:
 def no_fid_note(run_dir: Path, records: list[dict]) -> str:
     """Why a run has no FID curve: ``train.fid_every`` is unset, no measurement is due yet, or the
     in-training FID was off (no domain evaluator for the dataset when the run trained)."""
-    from gankit.evaluation.run_eval import run_config
     from gankit.metrics.extractors import default_extractor
+    from gankit.run import RunDir
 
-    cfg = run_config(run_dir)
+    cfg = RunDir(run_dir).read_config()
     every, name = cfg.train.fid_every, cfg.data.name
     if not every:
         return "No FID measured: set <code>train.fid_every</code> to log one."
@@ -229,12 +229,12 @@ def build_report(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0) -> 
 
 
 def write_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, num: int = 2000, seed: int = 0) -> Path:
-    from gankit.training.checkpoint import atomic_write_bytes
+    from gankit.run import atomic_write
 
     out = Path(out) if out else Path(run_dir) / "report.html"
     page = build_report(run_dir, num, seed)
     try:
-        atomic_write_bytes(out, page.encode())
+        atomic_write(out, page.encode())
     except OSError as exc:
         raise GankitError(f"--out {out}: cannot write ({exc.strerror})") from None
     return out

@@ -1,13 +1,14 @@
 """Scoring a run (``gankit eval RUN``) and the record of it, ``RUN/eval.json``.
 
 The web page, the model card and the results page read a run's figures from ``eval.json``,
-never from printed text. Each ``gankit eval RUN`` replaces it (written to a temporary file,
-then renamed) with what that evaluation measured.
+never from printed text. Each ``gankit eval RUN`` replaces it with what that evaluation
+measured; :meth:`gankit.run.RunDir.write_eval` writes it (atomically, refusing a non-finite
+figure) and :meth:`~gankit.run.RunDir.read_eval` reads it back.
 
 ``eval.json``, version 1: one JSON object with
 
 ==================  ====================================================================
-``version``         1; a reader refuses a version it does not know
+``version``         1 (:data:`gankit.run.EVAL_FORMAT`); a reader refuses a newer one
 ``gankit_version``  the gankit that measured
 ``created``         when, in UTC, ISO 8601 (``2026-12-04T16:20:00Z``)
 ``checkpoint``      the ``--checkpoint`` file, or null: the run's newest valid checkpoint, else ``export/``
@@ -33,38 +34,23 @@ then renamed) with what that evaluation measured.
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 
 import gankit
 from gankit.data import DatasetSpec
-from gankit.errors import ConfigError, GankitError
 from gankit.metrics.evaluate import DEFAULT_NUM, EvalResult, check_by_class, evaluate_samples
 from gankit.metrics.evaluator import DomainEvaluator
 from gankit.metrics.extractors import FeatureExtractor, StackedExtractor
-
-EVAL_FILE = "eval.json"
-EVAL_FILE_VERSION = 1
-
-
-def run_config(run_dir: str | os.PathLike):
-    """The run's resolved config, from its saved ``config.yaml``."""
-    from gankit.training.config import load_config
-
-    path = Path(run_dir) / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"{run_dir}: not a gankit run directory (no config.yaml)")
-    return load_config(path)
+from gankit.run import EVAL_FORMAT, RunDir
 
 
 def run_dataset(run_dir: str | os.PathLike) -> DatasetSpec:
     """The data a run trained on: its name, root and, for an image folder, its folder, size and colours."""
-    return DatasetSpec.from_config(run_config(run_dir).data)
+    return DatasetSpec.from_config(RunDir(run_dir).read_config().data)
 
 
 def default_num(dataset: DatasetSpec) -> int:
@@ -81,12 +67,13 @@ def samples_from_run(run_dir: str | os.PathLike, checkpoint: str | None, num: in
                      d_keep: float | None = None) -> torch.Tensor:
     """``num`` samples of the run's generator; with ``d_keep``, the ones its discriminator rates most real."""
     from gankit.metrics.sampling import draw_samples
-    from gankit.sampling import candidates_for, load_run_discriminator, load_run_generator, select_by_discriminator
+    from gankit.sampling import candidates_for, select_by_discriminator
 
-    generator, spec = load_run_generator(run_dir, checkpoint)
+    run = RunDir(run_dir)
+    generator, spec = run.load_generator(checkpoint)
     if d_keep is None:
         return draw_samples(generator, spec, num, seed)
-    discriminator = load_run_discriminator(run_dir, checkpoint)
+    discriminator = run.load_discriminator(checkpoint)
     return select_by_discriminator(discriminator, draw_samples(generator, spec, candidates_for(num, d_keep), seed), num)
 
 
@@ -97,7 +84,7 @@ def evaluate_run(run_dir: str | os.PathLike, dataset: str | None = None, data_di
     """Score a run's generator against its data (or ``dataset``): the result and its ``eval.json`` record.
 
     A missing domain evaluator is trained first (and cached), so a first evaluation needs no
-    separate step. The record is returned, not written: see :func:`write_eval_file`.
+    separate step. The record is returned, not written: :meth:`gankit.run.RunDir.write_eval` writes it.
     """
     from gankit.evaluation.evaluator_training import extractor_for
 
@@ -126,10 +113,10 @@ def evaluator_record(extractor: FeatureExtractor) -> dict[str, Any] | None:
 
 def eval_record(result: EvalResult, extractor: FeatureExtractor, checkpoint: str | None = None, seed: int = 0,
                 d_keep: float | None = None) -> dict[str, Any]:
-    """The ``eval.json`` object (version :data:`EVAL_FILE_VERSION`) of one evaluation."""
+    """The ``eval.json`` object (version :data:`gankit.run.EVAL_FORMAT`) of one evaluation."""
     measured = result.to_dict()
     return {
-        "version": EVAL_FILE_VERSION,
+        "version": EVAL_FORMAT,
         "gankit_version": gankit.__version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "checkpoint": None if checkpoint is None else str(checkpoint),
@@ -141,32 +128,3 @@ def eval_record(result: EvalResult, extractor: FeatureExtractor, checkpoint: str
         "d_keep": d_keep,
         **measured,
     }
-
-
-def write_eval_file(run_dir: str | os.PathLike, record: dict[str, Any]) -> Path:
-    """Replace ``RUN/eval.json`` with ``record`` atomically (a temporary file, then a rename)."""
-    from gankit.training.checkpoint import atomic_write_bytes
-
-    path = Path(run_dir) / EVAL_FILE
-    try:
-        atomic_write_bytes(path, (json.dumps(record, indent=2, allow_nan=False) + "\n").encode())
-    except OSError as exc:
-        raise GankitError(f"{path}: cannot write ({exc.strerror})") from None
-    except ValueError:
-        raise GankitError(f"{path}: not written, a figure is not a finite number") from None
-    return path
-
-
-def read_eval_file(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """The run's ``eval.json``; one clear error when it is missing, unreadable or of an unknown version."""
-    path = Path(run_dir) / EVAL_FILE
-    try:
-        record = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise GankitError(f"{path}: not found; measure the run with: gankit eval {run_dir}") from None
-    except (OSError, ValueError) as exc:
-        raise GankitError(f"{path}: not readable JSON ({exc.__class__.__name__}); run gankit eval {run_dir} again") from None
-    version = record.get("version") if isinstance(record, dict) else None
-    if version != EVAL_FILE_VERSION:
-        raise GankitError(f"{path}: eval.json version {version!r} is not one this gankit reads ({EVAL_FILE_VERSION})")
-    return record

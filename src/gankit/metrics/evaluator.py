@@ -32,6 +32,7 @@ from torch.nn import functional as F
 from gankit.data import DatasetSpec, ImageDataset, to_unit_range
 from gankit.errors import ConfigError, GankitError, first_line
 from gankit.metrics import Features
+from gankit.run.files import atomic_path, atomic_write
 
 ARCH_VERSION = 1
 
@@ -165,10 +166,9 @@ def save_evaluator(evaluator: DomainEvaluator) -> Path:
     directory = evaluator_dir(evaluator.meta["dataset"], evaluator.meta["key"])
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in evaluator.net.state_dict().items()}
-    save_file(state, str(directory / "evaluator.safetensors.tmp"))
-    os.replace(directory / "evaluator.safetensors.tmp", directory / "evaluator.safetensors")
-    (directory / "evaluator.json.tmp").write_text(json.dumps(evaluator.meta, indent=2) + "\n")
-    os.replace(directory / "evaluator.json.tmp", directory / "evaluator.json")
+    with atomic_path(directory / "evaluator.safetensors") as tmp:
+        save_file(state, str(tmp))
+    atomic_write(directory / "evaluator.json", json.dumps(evaluator.meta, indent=2) + "\n")
     return directory
 
 

@@ -20,6 +20,7 @@ from torch import nn
 from gankit.data import DatasetSpec
 from gankit.errors import GankitError
 from gankit.metrics.fid import fid
+from gankit.run.files import atomic_write
 
 log = logging.getLogger("gankit")
 
@@ -77,9 +78,7 @@ class FIDMonitor:
         if not value < self.best_fid:
             return False
         self.best_fid = value
-        tmp = self.run_dir / f".{BEST_FILE}.tmp"
-        tmp.write_text(json.dumps({"step": step, "fid": value, "checkpoint": checkpoint}) + "\n")
-        os.replace(tmp, self.run_dir / BEST_FILE)
+        atomic_write(self.run_dir / BEST_FILE, json.dumps({"step": step, "fid": value, "checkpoint": checkpoint}) + "\n")
         return True
 
 

@@ -22,6 +22,7 @@ from gankit.metrics import Features
 from gankit.metrics.evaluator import cache_root, data_digest
 from gankit.metrics.extractors import FeatureExtractor
 from gankit.metrics.fid import mean_and_covariance
+from gankit.run.files import atomic_path
 
 
 def real_subset(dataset: DatasetSpec | str, split: str, num: int, data_dir: str | os.PathLike | None = None,
@@ -58,7 +59,6 @@ def real_features(dataset: DatasetSpec | str, split: str, extractor: FeatureExtr
     if features.probs is not None:
         tensors["probs"] = features.probs.contiguous()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    save_file(tensors, str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp))
     return features

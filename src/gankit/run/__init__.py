@@ -30,7 +30,8 @@ and the readers' (``gankit sample``, ``gankit eval``, the report)::
 
     generator, spec = run.load_generator()       # the newest valid checkpoint's, else export/'s
     discriminator = run.load_discriminator()
-    run.write_eval(evaluator="mnist-classifier-1a2b", figures={"fid": 3.1}, floors={"fid": 0.9})
+    run.write_eval(record)                       # gankit eval's record (see gankit.evaluation.run_eval)
+    measured = run.read_eval()                   # None before the first gankit eval
 
 Writes go through :func:`atomic_write` (a temporary file, fsync, rename): a reader never sees a
 half-written file, and a failed write leaves the previous one as it was. Reads treat every file
@@ -40,21 +41,19 @@ before use, so that a bad file gives one :class:`CheckpointError` naming it.
 
 Each format carries a version: a checkpoint's ``format`` (:data:`CHECKPOINT_FORMAT`), the
 ``format`` in ``generator.json`` (:data:`EXPORT_FORMAT`; an export without one is format 0 and
-is migrated when read) and eval.json's (:data:`EVAL_FORMAT`). A file of a newer format than this
+is migrated when read) and eval.json's ``version`` (:data:`EVAL_FORMAT`). A file of a newer format than this
 gankit reads is refused with one line naming both versions.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from gankit import __version__
 from gankit.errors import CheckpointError, ConfigError, GankitError, first_line
 from gankit.run.checkpoint import (
     CHECKPOINT_FORMAT, MAGIC, Checkpoint, CheckpointWriteError, checkpoint_name, decode_checkpoint, encode_checkpoint,
@@ -75,18 +74,7 @@ __all__ = [
 ]
 
 EVAL_FORMAT = 1
-"""The layout of ``eval.json``."""
-
-
-def _finite_or_none(value: Any) -> Any:
-    """JSON holds no NaN/Inf: a non-finite figure is written as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_or_none(v) for v in value]
-    return value
+"""The version of ``eval.json``'s layout (its schema: :mod:`gankit.evaluation.run_eval`)."""
 
 
 class RunDir:
@@ -236,44 +224,47 @@ class RunDir:
             return None
 
     # ------------------------------------------------------------------- eval
-    def write_eval(self, *, evaluator: str, figures: dict[str, float], floors: dict[str, float], **details: Any) -> Path:
-        """Write ``eval.json``: what ``gankit eval`` measured, by which evaluator, beside the evaluator's floors.
+    def write_eval(self, record: dict[str, Any]) -> Path:
+        """Replace ``eval.json`` with ``record``, atomically: what ``gankit eval`` measured.
 
         Args:
-            evaluator: the id of the feature extractor / evaluator the figures were measured with.
-            figures: each figure's value for this run, e.g. ``{"fid": 3.1, "precision": 0.71}``.
-            floors: each figure's value for real held-out data against the reference (what a perfect
-                generator would score with this evaluator).
-            **details: anything else worth keeping (``samples``, ``seed``, ``checkpoint``, ...), JSON-serialisable.
-
-        Non-finite values are written as null (JSON holds no NaN).
-        """
-        if not isinstance(evaluator, str) or not evaluator:
-            raise ValueError("write_eval: evaluator must be a non-empty id")
-        for key, mapping in (("figures", figures), ("floors", floors)):
-            if not isinstance(mapping, dict) or not all(isinstance(k, str) for k in mapping):
-                raise ValueError(f"write_eval: {key} must map figure names to numbers")
-        record = {"format": EVAL_FORMAT, "gankit_version": __version__, "evaluator": evaluator,
-                  "figures": figures, "floors": floors, **details}
-        self.path.mkdir(parents=True, exist_ok=True)
-        return atomic_write(self.eval_path, json.dumps(_finite_or_none(record), indent=2, allow_nan=False) + "\n")
-
-    def read_eval(self) -> dict[str, Any] | None:
-        """The record :meth:`write_eval` wrote (``evaluator``, ``figures``, ``floors``, ...), or None when there is none.
+            record: the eval.json object (its schema: :mod:`gankit.evaluation.run_eval`, which builds
+                it), with ``"version": EVAL_FORMAT``.
 
         Raises:
-            GankitError: eval.json is not valid JSON, lacks a key, or is of a newer format.
+            GankitError: a figure is not a finite number (JSON holds no NaN; write null instead), or the
+                file cannot be written; the previous eval.json is left as it was.
+            ValueError: ``record`` is not a mapping of :data:`EVAL_FORMAT`.
+        """
+        if not isinstance(record, dict) or record.get("version") != EVAL_FORMAT:
+            raise ValueError(f"write_eval: the record must be a mapping with \"version\": {EVAL_FORMAT}")
+        try:
+            text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+        except ValueError:
+            raise GankitError(f"{self.eval_path}: not written, a figure is not a finite number") from None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            return atomic_write(self.eval_path, text)
+        except OSError as exc:
+            raise GankitError(f"{self.eval_path}: cannot write ({exc.strerror or exc})") from None
+
+    def read_eval(self) -> dict[str, Any] | None:
+        """The record :meth:`write_eval` wrote, or None when the run has not been evaluated.
+
+        Raises:
+            GankitError: eval.json is not valid JSON, not a mapping with a ``metrics`` mapping, or of
+                a newer version than this gankit reads (one line naming both versions).
         """
         try:
             record = json.loads(self.eval_path.read_text())
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise GankitError(f"{self.eval_path}: cannot read ({first_line(exc)})") from None
+            raise GankitError(f"{self.eval_path}: cannot read ({first_line(exc)}); measure the run again with: "
+                              f"gankit eval {self.path}") from None
         if not isinstance(record, dict):
             raise GankitError(f"{self.eval_path}: not a mapping of keys")
-        check_format(record.get("format"), EVAL_FORMAT, "eval.json", str(self.eval_path), record.get("gankit_version"))
-        missing = [key for key in ("evaluator", "figures", "floors") if key not in record]
-        if missing or not isinstance(record["figures"], dict) or not isinstance(record["floors"], dict):
-            raise GankitError(f"{self.eval_path}: needs evaluator, figures and floors (mappings); missing or wrong: {missing or 'figures/floors'}")
+        check_format(record.get("version"), EVAL_FORMAT, "eval.json", str(self.eval_path), record.get("gankit_version"))
+        if not isinstance(record.get("metrics"), dict):
+            raise GankitError(f"{self.eval_path}: needs metrics (a mapping of figure names to numbers)")
         return record

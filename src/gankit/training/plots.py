@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gankit.run.files import atomic_path
+
 
 def read_metrics(path: str | Path) -> list[dict]:
     path = Path(path)
@@ -48,10 +50,11 @@ def plot_training_curves(metrics_path: str | Path, out_path: str | Path) -> Path
         ax.grid(alpha=0.3)
     fig.tight_layout()
     out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.name}.tmp.png")
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    tmp.replace(out_path)
+    try:
+        with atomic_path(out_path) as tmp:
+            fig.savefig(tmp, dpi=80, format="png")
+    finally:
+        plt.close(fig)
     return out_path
 
 
