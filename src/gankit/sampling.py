@@ -21,6 +21,7 @@ from gankit.data import to_uint8
 from gankit.data.base import to_unit_range
 from gankit.errors import CheckpointError, ConfigError, GankitError, first_line
 from gankit.models import create_model, default_labels, generator_spec, load_generator
+from gankit.models.base import DiscriminatorOutput
 from gankit.models.layers import MinibatchStdDev
 from gankit.training.checkpoint import atomic_write_bytes, load_checkpoint, load_latest_checkpoint
 
@@ -121,6 +122,8 @@ def select_by_discriminator(
 
     def score(packs: torch.Tensor) -> torch.Tensor:  # (b, k, ...) -> (b,)
         scores = discriminator(packs.flatten(0, 1).to(device))  # packs of k consecutive samples
+        if isinstance(scores, DiscriminatorOutput) and scores.class_logits is None and scores.code_logits is None:
+            scores = scores.logits
         if not isinstance(scores, torch.Tensor) or scores.shape != (len(packs),):
             raise ConfigError("--d-keep needs a discriminator that gives one score per sample (per pack for a PacGAN D)")
         return scores.float().cpu()

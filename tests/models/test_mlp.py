@@ -38,7 +38,7 @@ def test_shapes_and_range():
     images = pair.generator(torch.randn(7, 100) * 10)
     assert images.shape == (7, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
-    assert pair.discriminator(images).shape == (7,)
+    assert pair.discriminator(images).logits.shape == (7,)
 
 
 def test_conditional_generator_reads_the_label_as_one_hot_input_columns():

@@ -76,8 +76,8 @@ def test_discriminator_step_uses_the_documented_loss(tmp_path):
     real, _ = trainer.next_batch()
     stats, z, _ = step_and_replay_noise(trainer, real)
     with torch.no_grad():
-        d_real = torch.sigmoid(trainer.discriminator(real))
-        d_fake = torch.sigmoid(trainer.discriminator(trainer.generator(z)))
+        d_real = torch.sigmoid(trainer.discriminator(real).logits)
+        d_fake = torch.sigmoid(trainer.discriminator(trainer.generator(z)).logits)
     expected = 0.5 * (-torch.log(d_real).mean() - torch.log(1 - d_fake).mean())
     assert abs(stats["d_loss"] - float(expected)) < 1e-4
 

@@ -114,10 +114,35 @@ def _quiet_other_ranks(ctx) -> None:
         logging.getLogger("gankit").setLevel(logging.ERROR)
 
 
+class FIDCallback:
+    """The in-training FID every ``train.fid_every`` steps (rank 0): into metrics.jsonl and TensorBoard, and a new best
+    state kept as ``checkpoints/best.ckpt`` (see :class:`gankit.metrics.monitor.FIDMonitor`)."""
+
+    def __init__(self) -> None:
+        self.monitor = None  # built on the first measurement
+
+    def __call__(self, trainer) -> None:
+        cfg = trainer.cfg
+        if not cfg.train.fid_every or trainer.step % cfg.train.fid_every or not trainer.strategy.is_main:
+            return
+        from gankit.metrics.monitor import FIDMonitor
+        from gankit.training.checkpoint import save_checkpoint
+
+        if self.monitor is None:
+            self.monitor = FIDMonitor(cfg.data.name, cfg.data.dir, cfg.train.fid_samples, trainer.run_dir)
+        value = self.monitor.measure(trainer.sampling_generator, trainer.sample_spec())
+        if value is None:
+            return
+        trainer.log_metrics({"step": trainer.step, "epoch": trainer.step / trainer.sampler.steps_per_epoch, "fid": value})
+        if self.monitor.is_best(value, trainer.step, "checkpoints/best.ckpt"):
+            trainer.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(trainer.state_dict(), trainer.checkpoint_dir / "best.ckpt")
+
+
 def run(args: argparse.Namespace) -> int:
     from gankit.training.checkpoint import load_latest_checkpoint
     from gankit.training.config import load_config
-    from gankit.training.distributed import DistributedTrainer, init_distributed, resolve_batch, run_on_main, shutdown_distributed
+    from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch, run_on_main, shutdown_distributed
     from gankit.training.trainer import Trainer, trainer_from_checkpoint_state
 
     _check_positive("--max-steps", args.max_steps)
@@ -158,9 +183,9 @@ def run(args: argparse.Namespace) -> int:
         saved_device = saved_train.get("device") if isinstance(saved_train, dict) else None
         ctx = init_distributed(args.device or (saved_device if isinstance(saved_device, str) else "auto"))
         _quiet_other_ranks(ctx)
-        trainer_cls = DistributedTrainer if ctx else None
-        trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes, trainer_cls=trainer_cls)
-        if trainer_cls is None:
+        strategy = DistributedStrategy(ctx) if ctx else None
+        trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes, strategy=strategy, callbacks=(FIDCallback(),))
+        if strategy is None:
             resolve_batch(trainer.cfg.train, 1)
         log.info("resuming %s from step %d (%s)", run_dir, trainer.step, path.name)
     else:
@@ -172,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         _quiet_other_ranks(ctx)
         resolve_batch(cfg.train, ctx.world_size if ctx else 1)
         run_on_main(ctx, lambda: _prepare_run_dir(run_dir, args.overwrite))
-        trainer = DistributedTrainer(cfg, run_dir) if ctx else Trainer(cfg, run_dir)
+        trainer = Trainer(cfg, run_dir, strategy=DistributedStrategy(ctx) if ctx else None, callbacks=(FIDCallback(),))
     log.info("data: %s (%d images)", trainer.dataset.source, len(trainer.dataset))
     processes = f"{ctx.world_size} processes ({ctx.backend})" if ctx else "1 process"
     log.info(
@@ -190,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
             shutdown_distributed()
         return 0
     try:
-        result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress and trainer.is_main_process)
+        result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress and trainer.strategy.is_main)
     except OSError as exc:
         raise _write_failure(exc, run_dir) from None
     finally:
