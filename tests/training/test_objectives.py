@@ -27,7 +27,7 @@ def generator_only():
             loss = -t.discriminate(t.generate(z, None), None).logits.mean()
             norm = t.update("generator", loss, t.opt_g, t.generator)
             t.discriminator.requires_grad_(True)
-            return {"g_loss": float(loss), "grad_norm_g": float(norm)} if with_stats else {}
+            return {"g_loss": float(loss.detach()), "grad_norm_g": float(norm)} if with_stats else {}
 
     yield GeneratorOnly
     OBJECTIVES._entries.pop("test_generator_only")

@@ -137,3 +137,13 @@ def roll_back(trainer: Any, error: NonFiniteLossError) -> None:
         "%s; rolled back from step %d to step %d and multiplied the learning rates by %g (now G %.3g, D %.3g); rollback %d of %d",
         error, failed_step, trainer.step, factor, trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"], rollbacks, limit,
     )
+
+
+def finite_grad_norm(name: str, module: nn.Module, step: int) -> torch.Tensor:
+    """The gradient norm of ``module``; raises before the optimiser step when it is NaN or Inf."""
+    from gankit.training.diagnostics import grad_norm
+
+    norm = grad_norm(module)
+    if not torch.isfinite(norm):
+        raise NonFiniteLossError(f"{name} gradient norm became {float(norm)} at step {step}; the update was not applied")
+    return norm

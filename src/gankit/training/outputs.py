@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,16 @@ def plot_losses(run_dir: Path) -> None:
         plot_training_curves(run_dir / "metrics.jsonl", run_dir / "loss_curve.png")
     except ImportError:
         log.info("matplotlib is not installed: no loss curve written")
+
+
+def log_step(trainer: Any, stats: dict[str, float], bar: Any) -> None:
+    """A metrics record of the step just taken, the progress bar's figures and any instability warning."""
+    now, spe = time.perf_counter(), trainer.sampler.steps_per_epoch
+    mark_time, mark_step = trainer.mark  # the time and step of the last record
+    ips = (trainer.step - mark_step) * trainer.cfg.train.batch_size / max(now - mark_time, 1e-9)
+    trainer.mark = now, trainer.step
+    trainer.log_metrics({"step": trainer.step, "epoch": trainer.step / spe, **stats, "images_per_s": ips})
+    shown = {short: f"{stats[key]:.3f}" for key, short in (("d_loss", "d"), ("g_loss", "g"), ("loss", "loss")) if key in stats}
+    bar.set_postfix(epoch=trainer.step // spe, **shown, img_s=f"{ips:.0f}")
+    for warning in trainer.monitor.observe(trainer.step, stats):
+        log.warning("%s", warning)

@@ -41,6 +41,15 @@ def lr_multiplier(step: int, total: int, decay_start: float) -> float:
     return max(0.0, (total - step) / (total - begin))
 
 
+def set_learning_rates(trainer: Any, total: int) -> None:
+    """The configured rates x ``rollback_lr_factor`` per rollback x the decay schedule."""
+    optim = trainer.cfg.optim
+    scale = trainer.cfg.train.rollback_lr_factor ** trainer.rollbacks * lr_multiplier(trainer.step, total, optim.lr_decay_start)
+    for opt, base in ((trainer.opt_g, optim.lr_g), (trainer.opt_d, optim.lr_d)):
+        for group in opt.param_groups:
+            group["lr"] = base * scale
+
+
 def make_adam(params, lr: float, betas: tuple[float, float], device: torch.device) -> torch.optim.Adam:
     """Adam with the fused single-kernel update where the device supports it (CPU and CUDA).
 

@@ -19,7 +19,7 @@ import gankit
 from gankit.errors import CheckpointError, first_line
 from gankit.training import checkpoint as ckpt
 from gankit.training import guard
-from gankit.training.config import config_to_dict
+from gankit.training.config import config_from_dict, config_to_dict
 from gankit.training.guard import NonFiniteLossError
 from gankit.training.rng import get_rng_state, set_rng_state
 
@@ -136,3 +136,20 @@ def write_state(saved: dict[str, Any], path: Path, run_dir: Path, keep: int) -> 
         ) from None
     ckpt.prune_checkpoints(path.parent, keep)
     return data
+
+
+def trainer_from_checkpoint_state(state: dict[str, Any], run_dir: Path, origin: str, overrides: dict[str, Any] | None = None,
+                                  strategy: Any = None, callbacks: tuple = ()) -> Any:
+    """Rebuild a trainer from the config stored in a checkpoint (with ``overrides`` by section), then load the state."""
+    from gankit.training.trainer import Trainer
+
+    raw = state.get("config")
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{origin}: carries no config")
+    for section, values in (overrides or {}).items():
+        if not isinstance(raw.setdefault(section, {}), dict):
+            raise CheckpointError(f"{origin}: config.{section} is not a mapping")
+        raw[section].update(values)
+    trainer = Trainer(config_from_dict(raw), run_dir, strategy=strategy, callbacks=callbacks)
+    trainer.load_state_dict(state, origin)
+    return trainer

@@ -1,26 +1,15 @@
 """The training loop: alternating discriminator and generator updates.
 
-Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, Algorithm 1 with
-k = 1 discriminator step per generator step. Every step:
-
-1. take a real batch (uint8 in memory, scaled to [-1, 1]) and a noise batch;
-2. generate one fake batch;
-3. update D on real vs fake (the fake batch detached): :meth:`Trainer.d_step`;
-4. update G through D on the same fake batch: :meth:`Trainer.g_step`.
-
-What a step optimises is the model family's registered objective
-(:mod:`gankit.training.objectives`); how the work is shared between processes is
-the strategy the trainer is given (:mod:`gankit.training.strategy`). The trainer
-owns the networks' optimisers, the run directory and the checkpoints; the
-networks own nothing but their layers.
+Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, Algorithm 1 with k = 1: every step takes a real
+batch and a noise batch, updates D on real vs one fake batch (:meth:`Trainer.d_step`), then G through D on the same
+fakes (:meth:`Trainer.g_step`). What a step optimises is the model family's registered objective
+(:mod:`gankit.training.objectives`); how processes share the work is the strategy the trainer is given
+(:mod:`gankit.training.strategy`). The trainer owns the optimisers, the run directory and the checkpoints.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
-import signal
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,21 +19,19 @@ import torch
 from torch import nn
 
 from gankit.data import EpochSampler, ImageDataset, load_data
-from gankit.errors import CheckpointError, ConfigError
+from gankit.errors import ConfigError
 from gankit.models import generator_spec
 from gankit.models.base import DiscriminatorOutput
 from gankit.training import checkpoint as ckpt
 from gankit.training import guard, outputs, state
 from gankit.training.augment import diff_augment
-from gankit.training.config import Config, config_from_dict, save_config
-from gankit.training.diagnostics import grad_norm
-from gankit.training.guard import DivergenceError, NonFiniteLossError  # noqa: F401  (raised by train())
+from gankit.training.config import Config, save_config
+from gankit.training.guard import NonFiniteLossError
 from gankit.training.rng import seed_everything
-from gankit.training.setup import build_networks, check_labels, lr_multiplier, resolve_device
-from gankit.training.state import CHECKPOINT_FORMAT, match_state_layout  # noqa: F401  (importable from here)
+from gankit.training.setup import build_networks, check_labels, resolve_device, set_learning_rates
+from gankit.training.state import CHECKPOINT_FORMAT, match_state_layout, trainer_from_checkpoint_state  # noqa: F401  (importable from here)
+from gankit.training.stopping import Stopper
 from gankit.training.strategy import SingleProcess
-
-log = logging.getLogger("gankit")
 
 Callback = Callable[["Trainer"], None]
 """Called after every step (after its checkpoint), e.g. the in-training FID of ``gankit train``."""
@@ -93,7 +80,7 @@ class Trainer:
         self.fixed_z = torch.randn(cfg.train.num_samples, cfg.model.latent_dim, generator=fixed).to(self.device)
         self.fixed_labels = (torch.arange(cfg.train.num_samples) % max(self.num_classes, 1)).to(self.device)
         self.step, self.elapsed, self.rollbacks = 0, 0.0, 0
-        self._stop_signal: int | None = None
+        self.stopper = Stopper()
         self._good_checkpoint: bytes | None = None  # the last state known finite, as written to disk
         self.metrics_log = outputs.MetricsLog(self.run_dir)
         self.train_generator, self.train_discriminator = self.generator, self.discriminator
@@ -110,13 +97,10 @@ class Trainer:
         self.class_prior = self._label_shares.tolist()
 
     def recluster(self) -> None:
-        """Self-conditioning (Liu et al. 2020): the real images' labels become the k-means clusters of D's features,
-        matched to the previous clustering. Every process computes the same clusters from the same weights and seed."""
-        from gankit.training.selfcond import cluster_labels, real_features
+        """Self-conditioning: the real images' labels become the clusters of D's features (see :mod:`.selfcond`)."""
+        from gankit.training.selfcond import recluster
 
-        features = real_features(self.discriminator, self.dataset, self.device, self.memory_format)  # (N, F)
-        seed = torch.Generator().manual_seed(self.cfg.train.seed * 1_000_003 + self.step)
-        self.set_real_labels(self.strategy.share_labels(cluster_labels(features, self.cfg.data.clusters, seed, previous=self.real_labels)))
+        self.set_real_labels(self.strategy.share_labels(recluster(self)))
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -168,11 +152,7 @@ class Trainer:
         self.strategy.check_finite(name, value, self.step)
 
     def check_finite_grads(self, name: str, module: nn.Module) -> torch.Tensor:
-        """The gradient norm of ``module``; raises before the optimiser step when it is NaN or Inf."""
-        norm = grad_norm(module)
-        if not torch.isfinite(norm):
-            raise NonFiniteLossError(f"{name} gradient norm became {float(norm)} at step {self.step}; the update was not applied")
-        return norm
+        return guard.finite_grad_norm(name, module, self.step)
 
     def update(self, name: str, loss: torch.Tensor, optimizer: torch.optim.Optimizer, module: nn.Module) -> torch.Tensor:
         """One optimiser step on ``loss`` for ``module`` (checked finite first); returns the gradient norm."""
@@ -211,12 +191,7 @@ class Trainer:
         state.load_training_state(self, saved, origin)
 
     def save_checkpoint(self) -> Path:
-        """Write the training state (rank 0), unless it holds NaN/Inf; a failed write leaves the previous checkpoint.
-
-        Raises:
-            NonFiniteLossError: the state is not finite (nothing is written).
-            CheckpointWriteError: the disk is full or the run directory is not writable.
-        """
+        """Write the training state (rank 0 only; see :func:`gankit.training.state.write_state`)."""
         path = self.checkpoint_dir / ckpt.checkpoint_name(self.step)
         if self.strategy.is_main:
             self._good_checkpoint = state.write_state(self.state_dict(), path, self.run_dir, self.cfg.train.keep_checkpoints)
@@ -225,14 +200,12 @@ class Trainer:
     def resume(self) -> Path | None:
         """Load the newest valid checkpoint of the run directory, if any."""
         found = ckpt.load_latest_checkpoint(self.checkpoint_dir)
-        if found is not None:
-            self.load_state_dict(found[1], str(found[0]))
-        return None if found is None else found[0]
+        return None if found is None else (self.load_state_dict(found[1], str(found[0])) or found[0])
 
     def sample_spec(self) -> dict[str, Any]:
         """What rebuilds (and samples) this run's generator: see :func:`gankit.models.generator_spec`."""
-        cfg = self.cfg
-        return generator_spec(cfg.model.name, self.dataset.img_shape, cfg.model.latent_dim, self.num_classes, cfg.model.options, self.class_prior)
+        model = self.cfg.model
+        return generator_spec(model.name, self.dataset.img_shape, model.latent_dim, self.num_classes, model.options, self.class_prior)
 
     def save_samples(self, name: str) -> Path:
         path = self.run_dir / "samples" / f"{name}.png"
@@ -258,15 +231,14 @@ class Trainer:
         if self.strategy.is_main:
             save_config(self.cfg, self.run_dir / "config.yaml")
             self.metrics_log.open_tensorboard()
-        handlers = {sig: signal.signal(sig, self.handle_signal) for sig in (signal.SIGINT, signal.SIGTERM)
-                    if threading.current_thread() is threading.main_thread()}
+        self.stopper.install(max_minutes)
         total, status = self.total_steps, "finished"
         guard.truncate_jsonl(self.run_dir / "metrics.jsonl", self.step)  # after a crash: each step logged once
         self._good_checkpoint = ckpt.encode_checkpoint(self.state_dict())
         if self.step == 0:
             self.save_samples("epoch-0000")
-        self._since = self._mark_time = time.perf_counter()
-        deadline, self._mark_step = None if max_minutes is None else self._since + 60 * max_minutes, self.step
+        self._since = time.perf_counter()
+        self.mark = self._since, self.step  # the time and step of the last metrics record
         bar = tqdm(total=total, initial=self.step, disable=not progress, unit="step", dynamic_ncols=True, mininterval=1.0)
         try:
             self.generator.train()
@@ -279,34 +251,22 @@ class Trainer:
                     stats = self.train_step(real, labels, with_stats=log_now)
                     guard.check_weights({"generator": self.generator, "discriminator": self.discriminator}, self.step)
                 except NonFiniteLossError as exc:
-                    self.roll_back(exc)
+                    guard.roll_back(self, exc)
                     bar.update(self.step - bar.n)
                     continue
                 self.step += 1
                 bar.update(1)
                 if log_now:
-                    self._log_step(stats, bar)
+                    outputs.log_step(self, stats, bar)
                 self._after_step(total)
-                status = self.strategy.stop_reason(self._stop_reason(deadline)) or status
+                status = self.strategy.stop_reason(self.stopper.reason()) or status
                 if status != "finished":
                     break
         finally:
             bar.close()
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
+            self.stopper.restore()
             self.metrics_log.close()
         return self._finish(status)
-
-    def _log_step(self, stats: dict[str, float], bar: Any) -> None:
-        """A metrics record, the progress bar's figures and any instability warning."""
-        now, spe = time.perf_counter(), self.sampler.steps_per_epoch
-        ips = (self.step - self._mark_step) * self.cfg.train.batch_size / max(now - self._mark_time, 1e-9)
-        self._mark_time, self._mark_step = now, self.step
-        self.log_metrics({"step": self.step, "epoch": self.step / spe, **stats, "images_per_s": ips})
-        shown = {short: f"{stats[key]:.3f}" for key, short in (("d_loss", "d"), ("g_loss", "g"), ("loss", "loss")) if key in stats}
-        bar.set_postfix(epoch=self.step // spe, **shown, img_s=f"{ips:.0f}")
-        for warning in self.monitor.observe(self.step, stats):
-            log.warning("%s", warning)
 
     def _after_step(self, total: int) -> None:
         """Sample grids each ``sample_every_epochs``, reclustering, checkpoints, then the callbacks."""
@@ -335,43 +295,5 @@ class Trainer:
         now = time.perf_counter()
         self.elapsed, self._since = self.elapsed + now - self._since, now
 
-    def _stop_reason(self, deadline: float | None) -> str | None:
-        """Why the loop stops after this step (``interrupted`` by a signal, ``time_limit``), or None to go on."""
-        if self._stop_signal is not None:
-            return "interrupted"
-        return "time_limit" if deadline is not None and time.perf_counter() >= deadline else None
-
     def set_learning_rates(self, total: int) -> None:
-        """The configured rates x ``rollback_lr_factor`` per rollback x the decay schedule."""
-        optim = self.cfg.optim
-        scale = self.cfg.train.rollback_lr_factor ** self.rollbacks * lr_multiplier(self.step, total, optim.lr_decay_start)
-        for opt, base in ((self.opt_g, optim.lr_g), (self.opt_d, optim.lr_d)):
-            for group in opt.param_groups:
-                group["lr"] = base * scale
-
-    _set_learning_rates = set_learning_rates  # the name tests and benchmarks call
-
-    def roll_back(self, error: NonFiniteLossError) -> None:
-        """Return to the last good state with lower learning rates, or stop after ``train.max_rollbacks``."""
-        guard.roll_back(self, error)
-
-    def handle_signal(self, signum: int, frame: Any) -> None:
-        if self._stop_signal is not None:  # a second Ctrl-C stops at once
-            raise KeyboardInterrupt
-        self._stop_signal = signum
-        log.warning("received %s: saving a checkpoint at the end of this step", signal.Signals(signum).name)
-
-
-def trainer_from_checkpoint_state(state: dict[str, Any], run_dir: Path, origin: str, overrides: dict[str, Any] | None = None,
-                                  strategy: SingleProcess | None = None, callbacks: tuple[Callback, ...] = ()) -> Trainer:
-    """Rebuild a trainer from the config stored in a checkpoint (with ``overrides`` by section), then load the state."""
-    raw = state.get("config")
-    if not isinstance(raw, dict):
-        raise CheckpointError(f"{origin}: carries no config")
-    for section, values in (overrides or {}).items():
-        if not isinstance(raw.setdefault(section, {}), dict):
-            raise CheckpointError(f"{origin}: config.{section} is not a mapping")
-        raw[section].update(values)
-    trainer = Trainer(config_from_dict(raw), run_dir, strategy=strategy, callbacks=callbacks)
-    trainer.load_state_dict(state, origin)
-    return trainer
+        set_learning_rates(self, total)
