@@ -35,6 +35,13 @@ def torchvision_mnist(images: torch.Tensor, labels: torch.Tensor, root: Path):
     return torchvision.datasets.MNIST(str(root), train=True, download=False, transform=transform)
 
 
+class Logits(nn.Module):
+    """The adversarial logits (B,) of a gankit discriminator's :class:`~gankit.models.base.DiscriminatorOutput`."""
+
+    def forward(self, out):
+        return out.logits
+
+
 class ClassicGAN:
     """The reference MLP G and D, trained the tutorial way."""
 
@@ -45,7 +52,7 @@ class ClassicGAN:
         self.loader = torch.utils.data.DataLoader(self.dataset, batch_size=batch_size, shuffle=True, drop_last=True)
         pair = create_model("mlp", (1, 28, 28), latent_dim)
         self.generator = pair.generator
-        self.discriminator = nn.Sequential(pair.discriminator, nn.Sigmoid())
+        self.discriminator = nn.Sequential(pair.discriminator, Logits(), nn.Sigmoid())
         self.latent_dim = latent_dim
         self.adversarial_loss = nn.BCELoss()
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))

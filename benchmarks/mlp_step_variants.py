@@ -69,7 +69,7 @@ class StepVariant:
         z = torch.randn(self.batch, 100).to(dtype)
         with torch.autocast("cpu", torch.bfloat16, enabled=self.mode in ("autocast", "compiled")):
             fake = G(z)
-            logits = D(torch.cat([real, fake.detach()])).float()  # (2B,)
+            logits = D(torch.cat([real, fake.detach()])).logits.float()  # (2B,)
         real_logits, fake_logits = logits.chunk(2)
         d_loss = F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
         self.opts[1].zero_grad(set_to_none=True)
@@ -77,7 +77,7 @@ class StepVariant:
         self._update(1)
         D.requires_grad_(False)
         with torch.autocast("cpu", torch.bfloat16, enabled=self.mode in ("autocast", "compiled")):
-            g_loss = F.softplus(-D(fake).float()).mean()
+            g_loss = F.softplus(-D(fake).logits.float()).mean()
         self.opts[0].zero_grad(set_to_none=True)
         g_loss.backward()
         self._update(0)

@@ -39,7 +39,7 @@ def main() -> None:
     discriminator = load_run_discriminator(args.run_dir)
     images = draw_samples(generator, spec, args.draws, args.seed)  # (N, 3, 28, 28) uint8
     with torch.no_grad():
-        logits = torch.cat([discriminator(to_unit_range(images[i:i + 500])).float() for i in range(0, len(images), 500)])
+        logits = torch.cat([discriminator(to_unit_range(images[i:i + 500])).logits.float() for i in range(0, len(images), 500)])
     digits = default_extractor("stacked-mnist").digits_of(images)  # (N, 3)
 
     def report(name: str, chosen: torch.Tensor) -> None:

@@ -84,7 +84,7 @@ def main() -> None:
 
             def train(steps: int) -> None:
                 for _ in range(steps):
-                    trainer._set_learning_rates(total)
+                    trainer.set_learning_rates(total)
                     real, labels = trainer.next_batch()
                     trainer.train_step(real, labels)
                     trainer.step += 1

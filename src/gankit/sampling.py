@@ -24,6 +24,7 @@ from gankit.data import to_uint8
 from gankit.data.base import to_unit_range
 from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.models import default_labels
+from gankit.models.base import DiscriminatorOutput
 from gankit.run import Checkpoint, RunDir, write_samples_file
 
 OUTPUT_SUFFIXES = (".png", ".npz")
@@ -154,6 +155,8 @@ def select_by_discriminator(
 
     def score(packs: torch.Tensor) -> torch.Tensor:  # (b, k, ...) -> (b,)
         scores = discriminator(packs.flatten(0, 1).to(device))  # packs of k consecutive samples
+        if isinstance(scores, DiscriminatorOutput) and scores.class_logits is None and scores.code_logits is None:
+            scores = scores.logits
         if not isinstance(scores, torch.Tensor) or scores.shape != (len(packs),):
             raise ConfigError("--d-keep needs a discriminator that gives one score per sample (per pack for a PacGAN D)")
         return scores.float().cpu()

@@ -180,7 +180,7 @@ def test_eval_d_keep_scores_the_draws_d_rates_highest(isolated, ring_run, capsys
     generator, spec = load_run_generator(run_dir)
     drawn = draw_samples(generator, spec, 200, 0)
     with torch.no_grad():
-        logits = load_run_discriminator(run_dir)(drawn)
+        logits = load_run_discriminator(run_dir)(drawn).logits
     chosen = [i for i in range(200) if any(torch.equal(drawn[i], row) for row in kept)]
     assert len(chosen) == 100
     others = sorted(set(range(200)) - set(chosen))

@@ -145,7 +145,7 @@ def test_d_keep_keeps_the_draws_the_run_discriminator_rates_highest(run_dir, tmp
     everything = torch.from_numpy(np.load(tmp_path / "all.npz")["images"])
     kept = np.load(tmp_path / "kept.npz")["images"]
     with torch.no_grad():
-        logits = load_run_discriminator(run_dir)(to_unit_range(everything))
+        logits = load_run_discriminator(run_dir)(to_unit_range(everything)).logits
     best = sorted(torch.topk(logits, 5).indices.tolist())  # the 5 of the 20 draws D scores highest, as drawn
     assert np.array_equal(kept, everything[best].numpy())
 

@@ -34,7 +34,7 @@ def test_discriminator_dense_head_by_hand():
     h = F.leaky_relu(F.conv2d(h, conv[1].weight, conv[1].bias, stride=2, padding=1), 0.2).flatten(1)
     hidden, out = [m for m in d.modules() if isinstance(m, nn.Linear)]
     expected = F.linear(F.leaky_relu(F.linear(h, hidden.weight, hidden.bias), 0.2), out.weight, out.bias).squeeze(1)
-    torch.testing.assert_close(d(images), expected)
+    torch.testing.assert_close(d(images).logits, expected)
 
 
 def test_generator_dense_layer_is_batch_normalised_when_g_norm_is_batch():

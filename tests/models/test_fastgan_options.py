@@ -67,12 +67,13 @@ def test_discriminator_redraws_only_the_first_images(size):
     torch.manual_seed(0)
     images = torch.rand(6, 3, size, size) * 2 - 1
     torch.manual_seed(3)
-    logits, recon = d(images, reconstruct=4)
-    torch.testing.assert_close(logits, d(images))  # the judgement is the plain forward's
+    out = d(images, reconstruct=4)
+    logits, recon = out.logits, out.reconstruction_loss
+    torch.testing.assert_close(logits, d(images).logits)  # the judgement is the plain forward's
     changed = images.clone()
     changed[4:] = -changed[4:]
     torch.manual_seed(3)
-    _, recon_changed = d(changed, reconstruct=4)
+    recon_changed = d(changed, reconstruct=4).reconstruction_loss
     torch.testing.assert_close(recon, recon_changed)  # the last two images play no part in the loss
     recon.backward()
     assert all(p.grad is not None for p in d.reconstruction.parameters())

@@ -22,7 +22,7 @@ def test_each_half_is_the_architecture_asked_for(g_arch, d_arch):
     assert _has(pair.discriminator, nn.Conv2d) == (d_arch == "dcgan")
     images = pair.generator(torch.randn(5, 16))
     assert images.shape == (5, 1, 28, 28) and images.abs().max() <= 1
-    assert pair.discriminator(images).shape == (5,)
+    assert pair.discriminator(images).logits.shape == (5,)
 
 
 def test_the_mlp_half_has_the_hidden_widths_given():
@@ -65,8 +65,8 @@ def test_mlp_plus_dcgan_discriminator_adds_the_two_logits():
     pair.discriminator.eval(), conv.eval(), mlp.eval()
     images = torch.rand(4, 1, 28, 28) * 2 - 1
     with torch.no_grad():
-        expected = mlp(images) + conv(images)
-        fused = pair.discriminator(images)
+        expected = mlp(images).logits + conv(images).logits
+        fused = pair.discriminator(images).logits
     assert fused.shape == (4,)
     torch.testing.assert_close(fused, expected)
 
@@ -103,7 +103,7 @@ def test_minibatch_stddev_makes_a_logit_depend_on_its_group_only(d_arch):
     mate[1] = torch.rand(1, 28, 28)
     other[2] = torch.rand(1, 28, 28)
     with torch.no_grad():
-        base, with_mate, with_other = d(images)[0], d(mate)[0], d(other)[0]
+        base, with_mate, with_other = d(images).logits[0], d(mate).logits[0], d(other).logits[0]
     assert not torch.isclose(base, with_mate)
     torch.testing.assert_close(base, with_other)
 
@@ -175,10 +175,11 @@ def test_info_discriminator_keeps_the_logit_and_predicts_codes_from_the_judges_a
     plain.load_state_dict(plain_state)
     coded.eval(), plain.eval()
     images = torch.rand(4, 3, 28, 28) * 2 - 1
-    logits, code_logits = coded(images)
+    out = coded(images)
+    logits, code_logits = out.logits, out.code_logits
     assert code_logits.shape == (4, 10, 3) and coded.code_components == 10
     with torch.no_grad():
-        torch.testing.assert_close(logits, plain(images))
+        torch.testing.assert_close(logits, plain(images).logits)
     code_logits.sum().backward()
     for name, judge in judges.items():  # the code logits reach a reader's hidden layers (its logit layer is not on their path)
         reached = any(p.grad is not None and p.grad.abs().sum() > 0 for p in judge.parameters())

@@ -38,7 +38,7 @@ def test_shapes_and_range():
     images = pair.generator(torch.randn(7, 100) * 10)
     assert images.shape == (7, 1, 28, 28)
     assert images.min() >= -1 and images.max() <= 1
-    assert pair.discriminator(images).shape == (7,)
+    assert pair.discriminator(images).logits.shape == (7,)
 
 
 def test_conditional_generator_reads_the_label_as_one_hot_input_columns():
@@ -61,12 +61,14 @@ def test_conditional_discriminator_heads():
     torch.manual_seed(0)
     images, labels = torch.randn(4, 1, 28, 28), torch.tensor([0, 1, 2, 9])
     projection = create_model("mlp_cond", (1, 28, 28), 100, 10, d_hidden=[32]).discriminator.eval()
-    assert projection(images, labels).shape == (4,) and not projection.auxiliary_classifier
+    out = projection(images, labels)
+    assert out.logits.shape == (4,) and out.class_logits is None
     ac = create_model("mlp_cond", (1, 28, 28), 100, 10, d_hidden=[32], auxiliary=True).discriminator.eval()
-    logits, classes = ac(images, labels)
-    assert logits.shape == (4,) and classes.shape == (4, 10) and ac.auxiliary_classifier
+    out = ac(images, labels)
+    assert out.logits.shape == (4,) and out.class_logits.shape == (4, 10) and out.twin_logits is None
     tac = create_model("mlp_cond", (1, 28, 28), 100, 10, d_hidden=[32], auxiliary=True, twin=True).discriminator
-    assert tac(images, labels)[1].shape == (4, 20) and tac.twin_classifier
+    out = tac(images, labels)
+    assert out.class_logits.shape == (4, 10) and out.twin_logits.shape == (4, 10)
 
 
 def test_unconditional_mlp_refuses_labels():

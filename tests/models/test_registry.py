@@ -11,6 +11,7 @@ import torch
 
 from gankit.data import ImageDataset
 from gankit.models import MODELS, create_model, export_generator, generator_spec, load_generator
+from gankit.models.base import DiscriminatorOutput
 from gankit.training.config import config_from_dict
 from gankit.training.trainer import Trainer
 
@@ -46,6 +47,8 @@ def _call(module, x, labels):
 
 
 def _flat_outputs(out) -> list[torch.Tensor]:
+    if isinstance(out, DiscriminatorOutput):
+        return [t for t in (out.logits, out.class_logits, out.twin_logits, out.code_logits) if t is not None]
     return list(out) if isinstance(out, tuple) else [out]
 
 

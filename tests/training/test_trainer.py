@@ -76,8 +76,8 @@ def test_discriminator_step_uses_the_documented_loss(tmp_path):
     real, _ = trainer.next_batch()
     stats, z, _ = step_and_replay_noise(trainer, real)
     with torch.no_grad():
-        d_real = torch.sigmoid(trainer.discriminator(real))
-        d_fake = torch.sigmoid(trainer.discriminator(trainer.generator(z)))
+        d_real = torch.sigmoid(trainer.discriminator(real).logits)
+        d_fake = torch.sigmoid(trainer.discriminator(trainer.generator(z)).logits)
     expected = 0.5 * (-torch.log(d_real).mean() - torch.log(1 - d_fake).mean())
     assert abs(stats["d_loss"] - float(expected)) < 1e-4
 
@@ -125,3 +125,13 @@ def test_real_and_fake_share_one_d_call_only_without_batch_statistics(tmp_path, 
     batch = real.shape[0]
     assert calls == ([2 * batch, batch] if joint else [batch, batch, batch])
     assert 0 <= stats["d_accuracy"] <= 1 and math.isfinite(stats["d_loss"])
+
+
+def test_training_imports_no_metrics():
+    """The in-training FID is a callback handed in by the CLI: training itself never imports metrics."""
+    import subprocess
+    import sys
+
+    code = "import sys, gankit.training.trainer, gankit.training.distributed; " \
+           "sys.exit(any(m.startswith('gankit.metrics') for m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -10,7 +10,7 @@ from gankit.data import ImageDataset
 from gankit.errors import ConfigError
 from gankit.models import load_generator
 from gankit.sampling import generator_from_state
-from gankit.training import trainer as trainer_module
+from gankit.losses import terms as terms_module
 from gankit.training.config import config_from_dict
 from gankit.training.diagnostics import InstabilityMonitor
 from gankit.training.trainer import NonFiniteLossError, Trainer
@@ -69,13 +69,13 @@ def test_n_critic_updates_g_every_kth_step(tmp_path):
 
 def test_lazy_r1_runs_every_k_steps(tmp_path, monkeypatch):
     calls = []
-    real_r1 = trainer_module.r1_penalty
+    real_r1 = terms_module.r1_penalty
 
     def counting(outputs, real):
         calls.append(1)
         return real_r1(outputs, real)
 
-    monkeypatch.setattr(trainer_module, "r1_penalty", counting)
+    monkeypatch.setattr(terms_module, "r1_penalty", counting)
     trainer = _trainer(tmp_path, reg={"r1_gamma": 1.0, "r1_every": 4}, loss={"name": "hinge"})
     stats = _run(trainer, 8, with_stats=True)
     assert len(calls) == 2 and "r1" in stats[0] and "r1" not in stats[1] and "r1" in stats[4]
@@ -204,7 +204,8 @@ def test_infogan_code_loss_matches_the_cross_entropy_by_hand(tmp_path):
     stats, z, _ = step_and_replay_noise(trainer, real)
     codes = torch.tensor([min(3, math.floor(4 * norm.cdf(v))) for v in z[:, 0].tolist()])  # scipy's normal CDF
     with torch.no_grad():
-        logits, code_logits = trainer.discriminator(trainer.generator(z))  # (4,) packed in pairs, (8, 4)
+        out = trainer.discriminator(trainer.generator(z))
+        logits, code_logits = out.logits, out.code_logits  # (4,) packed in pairs, (8, 4)
     info = F.cross_entropy(code_logits, codes)
     assert abs(stats["info"] - float(info)) < 1e-5
     # G's loss: non-saturating -log sigmoid(D(G(z))) plus the same cross-entropy at weight 0.5
@@ -225,7 +226,8 @@ def test_infogan_codes_of_an_image_gan_add_their_cross_entropies(tmp_path):
     real, _ = trainer.next_batch()
     stats, z, _ = step_and_replay_noise(trainer, real)
     with torch.no_grad():
-        logits, code_logits = trainer.discriminator(trainer.generator(z))  # (8,), (8, 3, 2)
+        out = trainer.discriminator(trainer.generator(z))
+        logits, code_logits = out.logits, out.code_logits  # (8,), (8, 3, 2)
     info = 0.0
     for j in range(2):
         codes = torch.tensor([min(2, math.floor(3 * norm.cdf(v))) for v in z[:, j].tolist()])
@@ -246,8 +248,9 @@ def test_twin_classifier_losses_match_the_cross_entropies_by_hand(tmp_path):
     stats, z, fake_labels = step_and_replay_noise(trainer, real, labels)
     with torch.no_grad():
         fake = trainer.generator(z, fake_labels)  # train-mode BatchNorm: the same batch gives the same fakes
-        _, real_classes = trainer.discriminator(real, labels)  # (B, 2K): classifier, then twin
-        fake_logits, fake_classes = trainer.discriminator(fake, fake_labels)
+        real_out, fake_out = trainer.discriminator(real, labels), trainer.discriminator(fake, fake_labels)
+        real_classes = torch.cat([real_out.class_logits, real_out.twin_logits], dim=1)  # (B, 2K): classifier, then twin
+        fake_logits, fake_classes = fake_out.logits, torch.cat([fake_out.class_logits, fake_out.twin_logits], dim=1)
     assert real_classes.shape == (8, 6)
     d_aux = F.cross_entropy(real_classes[:, :3], labels) + F.cross_entropy(fake_classes[:, 3:], fake_labels)
     assert stats["d_aux"] == pytest.approx(float(d_aux), rel=1e-5)  # float32 rounding of sums of ~2
@@ -290,8 +293,9 @@ def test_self_supervised_discriminator_adds_its_reconstruction_loss(tmp_path, d_
     with torch.no_grad():
         fake = trainer.generator(z)  # train-mode BatchNorm: the same batch gives the same fakes
         # D in train mode as in the step (BatchNorm on each batch); spectral norm's power iteration moves a little
-        real_logits, recon = trainer.discriminator(real, reconstruct=real.shape[0])
-        fake_logits = trainer.discriminator(fake)
+        real_out = trainer.discriminator(real, reconstruct=real.shape[0])
+        real_logits, recon = real_out.logits, real_out.reconstruction_loss
+        fake_logits = trainer.discriminator(fake).logits
     assert abs(stats["recon"] - float(recon)) < 1e-3
     hinge = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
     assert abs(stats["d_loss"] - float(hinge + 0.5 * recon)) < 1e-3

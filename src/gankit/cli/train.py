@@ -114,11 +114,90 @@ def _quiet_other_ranks(ctx) -> None:
         logging.getLogger("gankit").setLevel(logging.ERROR)
 
 
-def run(args: argparse.Namespace) -> int:
+class FIDCallback:
+    """The in-training FID every ``train.fid_every`` steps (rank 0): into metrics.jsonl and TensorBoard, and a new best
+    state kept as ``checkpoints/best.ckpt`` (see :class:`gankit.metrics.monitor.FIDMonitor`)."""
+
+    def __init__(self) -> None:
+        self.monitor = None  # built on the first measurement
+
+    def __call__(self, trainer) -> None:
+        cfg = trainer.cfg
+        if not cfg.train.fid_every or trainer.step % cfg.train.fid_every or not trainer.strategy.is_main:
+            return
+        from gankit.metrics.monitor import FIDMonitor
+        from gankit.training.checkpoint import save_checkpoint
+
+        if self.monitor is None:
+            self.monitor = FIDMonitor(cfg.data.name, cfg.data.dir, cfg.train.fid_samples, trainer.run_dir)
+        value = self.monitor.measure(trainer.sampling_generator, trainer.sample_spec())
+        if value is None:
+            return
+        trainer.log_metrics({"step": trainer.step, "epoch": trainer.step / trainer.sampler.steps_per_epoch, "fid": value})
+        if self.monitor.is_best(value, trainer.step, "checkpoints/best.ckpt"):
+            trainer.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(trainer.state_dict(), trainer.checkpoint_dir / "best.ckpt")
+
+
+def _resume(args: argparse.Namespace):
+    """The trainer of the run in ``--resume``, with the flags a resume may change; (trainer, run dir, process context)."""
     from gankit.training.checkpoint import load_latest_checkpoint
+    from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch
+    from gankit.training.trainer import trainer_from_checkpoint_state
+
+    if args.config:
+        raise ConfigError("give either a CONFIG to start a run or --resume RUN_DIR, not both")
+    if args.overrides or args.seed is not None:
+        raise ConfigError("--resume continues a run with its own config; only --max-steps, --max-minutes, --data-dir and --device may change")
+    run_dir = Path(args.resume)
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"--resume {run_dir}: not a gankit run directory (no config.yaml)")
+    found = load_latest_checkpoint(run_dir / "checkpoints")
+    if found is None:
+        raise CheckpointError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'}")
+    path, state = found
+    changes: dict = {}
+    if args.max_steps is not None:
+        changes["train"] = {"max_steps": args.max_steps}
+    if args.data_dir is not None:
+        changes["data"] = {"dir": args.data_dir}
+    _untrusted_data_dir(state, args.data_dir)
+    # The per-process batch is worked out again: a run may resume on another number of processes.
+    changes.setdefault("train", {})["batch_per_process"] = None
+    if args.device is not None:
+        changes["train"]["device"] = args.device
+    saved_train = state.get("config", {}).get("train") if isinstance(state.get("config"), dict) else None
+    saved_device = saved_train.get("device") if isinstance(saved_train, dict) else None
+    ctx = init_distributed(args.device or (saved_device if isinstance(saved_device, str) else "auto"))
+    _quiet_other_ranks(ctx)
+    strategy = DistributedStrategy(ctx) if ctx else None
+    trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes, strategy=strategy, callbacks=(FIDCallback(),))
+    if strategy is None:
+        resolve_batch(trainer.cfg.train, 1)
+    log.info("resuming %s from step %d (%s)", run_dir, trainer.step, path.name)
+    return trainer, run_dir, ctx
+
+
+def _start(args: argparse.Namespace, overrides: list[str]):
+    """A new run's trainer from the preset and its overrides; (trainer, run dir, process context)."""
     from gankit.training.config import load_config
-    from gankit.training.distributed import DistributedTrainer, init_distributed, resolve_batch, run_on_main, shutdown_distributed
-    from gankit.training.trainer import Trainer, trainer_from_checkpoint_state
+    from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch, run_on_main
+    from gankit.training.trainer import Trainer
+
+    if not args.config:
+        raise ConfigError("give a CONFIG (e.g. configs/mnist_mlp.yaml) or --resume RUN_DIR")
+    cfg = load_config(args.config, overrides)
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.config).stem
+    ctx = init_distributed(cfg.train.device)
+    _quiet_other_ranks(ctx)
+    resolve_batch(cfg.train, ctx.world_size if ctx else 1)
+    run_on_main(ctx, lambda: _prepare_run_dir(run_dir, args.overwrite))
+    trainer = Trainer(cfg, run_dir, strategy=DistributedStrategy(ctx) if ctx else None, callbacks=(FIDCallback(),))
+    return trainer, run_dir, ctx
+
+
+def run(args: argparse.Namespace) -> int:
+    from gankit.training.distributed import shutdown_distributed
 
     _check_positive("--max-steps", args.max_steps)
     _check_positive("--max-minutes", args.max_minutes)
@@ -133,46 +212,9 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"train.device={args.device}")
 
     if args.resume:
-        if args.config:
-            raise ConfigError("give either a CONFIG to start a run or --resume RUN_DIR, not both")
-        if args.overrides or args.seed is not None:
-            raise ConfigError("--resume continues a run with its own config; only --max-steps, --max-minutes, --data-dir and --device may change")
-        run_dir = Path(args.resume)
-        if not (run_dir / "config.yaml").is_file():
-            raise ConfigError(f"--resume {run_dir}: not a gankit run directory (no config.yaml)")
-        found = load_latest_checkpoint(run_dir / "checkpoints")
-        if found is None:
-            raise CheckpointError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'}")
-        path, state = found
-        changes: dict = {}
-        if args.max_steps is not None:
-            changes["train"] = {"max_steps": args.max_steps}
-        if args.data_dir is not None:
-            changes["data"] = {"dir": args.data_dir}
-        _untrusted_data_dir(state, args.data_dir)
-        # The per-process batch is worked out again: a run may resume on another number of processes.
-        changes.setdefault("train", {})["batch_per_process"] = None
-        if args.device is not None:
-            changes["train"]["device"] = args.device
-        saved_train = state.get("config", {}).get("train") if isinstance(state.get("config"), dict) else None
-        saved_device = saved_train.get("device") if isinstance(saved_train, dict) else None
-        ctx = init_distributed(args.device or (saved_device if isinstance(saved_device, str) else "auto"))
-        _quiet_other_ranks(ctx)
-        trainer_cls = DistributedTrainer if ctx else None
-        trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes, trainer_cls=trainer_cls)
-        if trainer_cls is None:
-            resolve_batch(trainer.cfg.train, 1)
-        log.info("resuming %s from step %d (%s)", run_dir, trainer.step, path.name)
+        trainer, run_dir, ctx = _resume(args)
     else:
-        if not args.config:
-            raise ConfigError("give a CONFIG (e.g. configs/mnist_mlp.yaml) or --resume RUN_DIR")
-        cfg = load_config(args.config, overrides)
-        run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.config).stem
-        ctx = init_distributed(cfg.train.device)
-        _quiet_other_ranks(ctx)
-        resolve_batch(cfg.train, ctx.world_size if ctx else 1)
-        run_on_main(ctx, lambda: _prepare_run_dir(run_dir, args.overwrite))
-        trainer = DistributedTrainer(cfg, run_dir) if ctx else Trainer(cfg, run_dir)
+        trainer, run_dir, ctx = _start(args, overrides)
     log.info("data: %s (%d images)", trainer.dataset.source, len(trainer.dataset))
     processes = f"{ctx.world_size} processes ({ctx.backend})" if ctx else "1 process"
     log.info(
@@ -190,7 +232,7 @@ def run(args: argparse.Namespace) -> int:
             shutdown_distributed()
         return 0
     try:
-        result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress and trainer.is_main_process)
+        result = trainer.train(max_minutes=args.max_minutes, progress=not args.no_progress and trainer.strategy.is_main)
     except OSError as exc:
         raise _write_failure(exc, run_dir) from None
     finally:

@@ -1,7 +1,9 @@
 """Adversarial losses as pure functions of discriminator logits, and their registry.
 
 ``create_loss(name)`` returns an :class:`AdversarialLoss` whose ``discriminator``
-and ``generator`` functions map logits to a scalar loss to minimise.
+and ``generator`` functions map logits to a scalar loss to minimise. The terms
+added to it (class, code and reconstruction losses, R1, the gradient penalty,
+top-k) are registered in :mod:`gankit.losses.terms`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import register_model
-from gankit.models.base import GANPair
+from gankit.models.base import DiscriminatorOutput, GANPair, head_output
 from gankit.models.layers import (
     NORMS,
     ConditionalBatchNorm2d,
@@ -120,10 +120,10 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (B, C, S, S) [, labels (B,)] -> logits (B / pack,) [, class logits (B, K)].
+    """images (B, C, S, S) [, labels (B,)] -> :class:`DiscriminatorOutput`: logits (B / pack,) [, class logits (B, K)].
 
-    With ``reconstruct=n`` (a D built with ``reconstruction``) the output is followed by
-    the self-supervised reconstruction loss of the first n images (the real ones).
+    With ``reconstruct=n`` (a D built with ``reconstruction``) the output also holds the
+    self-supervised reconstruction loss of the first n images (the real ones).
 
     Args:
         img_shape: (C, S, S) with S in 28, 32, 64.
@@ -142,7 +142,7 @@ class DCGANDiscriminator(nn.Module):
             appendix C.1) and the MNIST/Fashion networks of Lucic et al. 2018 ("Are GANs Created Equal?").
     """
 
-    # The trainer reads these to add the AC-GAN (and TAC-GAN) classification losses.
+    # Whether the head has the AC-GAN classifier (and the TAC-GAN twin).
     auxiliary_classifier: bool = False
     twin_classifier: bool = False
 
@@ -181,18 +181,18 @@ class DCGANDiscriminator(nn.Module):
             self.map_layers = (acts[first], acts[first + 1])
             self.reconstruction = SelfSupervisedReconstruction(width * 2 ** first, width * 2 ** (first + 1), channels, max(width // 2, 4))
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None, reconstruct: int = 0):
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None, reconstruct: int = 0) -> DiscriminatorOutput:
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
         if not reconstruct:
             h = self.features(pack(images, self.pack_size))  # (B / pack, F)
-            return self.head(h, labels)  # (B / pack,) [, (B, K)]
+            return head_output(self.head(h, labels), self.twin_classifier)  # (B / pack,) [, (B, K)]
         assert self.reconstruction is not None, "reconstruct needs a discriminator built with reconstruction=True"
         h, maps = images, []
         for i, layer in enumerate(self.features):
             h = layer(h)
             if i in self.map_layers:
                 maps.append(h[:reconstruct])  # (n, C, 16, 16), then (n, 2C, 8, 8)
-        return self.head(h, labels), self.reconstruction(maps[0], maps[1], images[:reconstruct])
+        return head_output(self.head(h, labels), self.twin_classifier, self.reconstruction(maps[0], maps[1], images[:reconstruct]))
 
     def hidden(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, C, S, S) -> the flattened features (B / pack, F) that an unconditional ``logit`` reads."""

@@ -38,7 +38,7 @@ from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import register_model
-from gankit.models.base import GANPair
+from gankit.models.base import DiscriminatorOutput, GANPair
 from gankit.models.dcgan import SIZES, DCGANDiscriminator, DCGANGenerator, DCGANNetworkOptions
 from gankit.models.layers import NORMS, check_conditional, check_square_size, discrete_codes, pack, sn
 from gankit.models.mlp import MLPConditionalDiscriminator, MLPDiscriminator, MLPGenerator
@@ -57,10 +57,10 @@ class SumDiscriminator(nn.Module):
         self.global_d, self.local_d = global_d, local_d
         self.hidden_width = global_d.hidden_width + local_d.hidden_width
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> DiscriminatorOutput:
         if labels is None:
-            return self.global_d(images) + self.local_d(images)  # (B,)
-        return self.global_d(images, labels) + self.local_d(images, labels)  # (B,)
+            return DiscriminatorOutput(self.global_d(images).logits + self.local_d(images).logits)  # (B,)
+        return DiscriminatorOutput(self.global_d(images, labels).logits + self.local_d(images, labels).logits)  # (B,)
 
     def hidden(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, C, H, W) -> both judges' last hidden features side by side (B, H_global + H_local)."""
@@ -74,8 +74,8 @@ class PackedDiscriminator(nn.Module):
         super().__init__()
         self.inner, self.pack_size = inner, pack_size
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.inner(pack(images, self.pack_size))  # (B / pack,)
+    def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
+        return self.inner(pack(images, self.pack_size))  # logits (B / pack,)
 
 
 class CodedGenerator(nn.Module):
@@ -98,7 +98,7 @@ class CodedGenerator(nn.Module):
 
 
 class InfoDiscriminator(nn.Module):
-    """images (B, C, H, W) -> logits (B,), code logits (B, K, codes).
+    """images (B, C, H, W) -> :class:`DiscriminatorOutput`: logits (B,), code logits (B, K, codes).
 
     The sum of its judges' logits (one judge: that D alone), and InfoGAN's Q network: a linear
     head on the last hidden features of the judges ``readers`` names, concatenated, sharing D's
@@ -110,15 +110,15 @@ class InfoDiscriminator(nn.Module):
     def __init__(self, judges: list[nn.Module], readers: list[int], codes: int, components: int, spectral_norm: bool) -> None:
         super().__init__()
         self.judges, self.readers = nn.ModuleList(judges), readers
-        self.codes, self.code_components = codes, components  # the trainer adds the InfoGAN term when K > 0
+        self.codes, self.code_components = codes, components
         self.code_head = sn(nn.Linear(sum(judges[i].hidden_width for i in readers), codes * components), spectral_norm)
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
         hidden = [judge.hidden(images) for judge in self.judges]  # (B, H_j) each
         logits = sum(judge.logit(h) for judge, h in zip(self.judges, hidden, strict=True))  # (B,)
         read = torch.cat([hidden[i] for i in self.readers], dim=1)  # (B, sum of the readers' H_j)
         codes = self.code_head(read).view(images.shape[0], self.codes, self.code_components)
-        return logits, codes.transpose(1, 2)  # (B,), (B, K, codes): the layout cross_entropy takes
+        return DiscriminatorOutput(logits, code_logits=codes.transpose(1, 2))  # (B,), (B, K, codes): the layout cross_entropy takes
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.models import register_model
-from gankit.models.base import GANPair
+from gankit.models.base import DiscriminatorOutput, GANPair, head_output
 from gankit.models.layers import Dropout, ProjectionHead, check_conditional
 from gankit.models.options import ClassHeadOptions, ModelOptions, option
 
@@ -58,7 +58,7 @@ def _discriminator_layers(img_shape: tuple[int, ...], hidden: tuple[int, ...], d
 
 
 class MLPDiscriminator(nn.Module):
-    """images (B, C, H, W) -> logits (B,); D(x) = sigmoid(logit)."""
+    """images (B, C, H, W) -> :class:`DiscriminatorOutput` with logits (B,); D(x) = sigmoid(logit)."""
 
     def __init__(self, img_shape: tuple[int, int, int], hidden: tuple[int, ...], dropout: float) -> None:
         super().__init__()
@@ -67,9 +67,9 @@ class MLPDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers, nn.Linear(width, 1))
         self.hidden_width = width
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
+    def forward(self, images: torch.Tensor) -> DiscriminatorOutput:
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
-        return self.net(images).squeeze(1)  # (B,)
+        return DiscriminatorOutput(self.net(images).squeeze(1))  # (B,)
 
     def hidden(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, C, H, W) -> the last hidden layer (B, H), on which ``logit`` and any other head sit."""
@@ -105,7 +105,7 @@ def mlp(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, opti
 
 
 class MLPConditionalDiscriminator(nn.Module):
-    """images (B, C, H, W), labels (B,) -> logits (B,) [, class logits (B, K) or (B, 2K)].
+    """images (B, C, H, W), labels (B,) -> :class:`DiscriminatorOutput`: logits (B,) [, class logits (B, K) and twin (B, K)].
 
     The unconditional discriminator's hidden layers, then a :class:`ProjectionHead`.
     """
@@ -116,16 +116,16 @@ class MLPConditionalDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         self.img_shape = tuple(img_shape)
-        self.auxiliary_classifier = auxiliary  # the trainer reads these two
+        self.auxiliary_classifier = auxiliary
         self.twin_classifier = twin and auxiliary
         layers, width = _discriminator_layers(img_shape, hidden, dropout)
         self.features = nn.Sequential(*layers)  # (B, width)
         self.hidden_width = width
         self.head = ProjectionHead(width, num_classes, spectral=False, auxiliary=auxiliary, twin=twin, projection=projection)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor):
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> DiscriminatorOutput:
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
-        return self.head(self.features(images), labels)  # (B,) [, (B, K)]
+        return head_output(self.head(self.features(images), labels), self.twin_classifier)  # (B,) [, (B, K)]
 
     def hidden(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, C, H, W) -> the last hidden layer (B, H), which the class head reads."""

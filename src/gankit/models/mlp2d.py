@@ -29,7 +29,7 @@ from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import register_model
-from gankit.models.base import GANPair
+from gankit.models.base import DiscriminatorOutput, GANPair
 from gankit.models.layers import MinibatchStdDev, check_conditional, discrete_codes, pack, sn
 from gankit.models.options import ModelOptions, option, refuse
 
@@ -67,7 +67,7 @@ class MLP2DGenerator(nn.Module):
 
 
 class MLP2DDiscriminator(nn.Module):
-    """points (B, D) -> logits (B / pack,) [, code logits (B, code_components)].
+    """points (B, D) -> :class:`DiscriminatorOutput`: logits (B / pack,) [, code logits (B, code_components)].
 
     With ``code_components = K > 0`` a linear head on the last hidden layer also
     predicts the generator's discrete code of every sample (InfoGAN's Q network,
@@ -92,13 +92,13 @@ class MLP2DDiscriminator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.code_head = nn.Linear(width, pack * code_components) if code_components else None
 
-    def forward(self, points: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, points: torch.Tensor) -> DiscriminatorOutput:
         assert tuple(points.shape[1:]) == self.img_shape, f"expected points of shape (B, {self.img_shape[0]}), got {tuple(points.shape)}"
         if self.code_head is None:
-            return self.net(pack(points, self.pack_size)).squeeze(1)  # (B / pack,)
+            return DiscriminatorOutput(self.net(pack(points, self.pack_size)).squeeze(1))  # (B / pack,)
         h = self.net[:-1](pack(points, self.pack_size))  # (B / pack, H)
         codes = self.code_head(h).reshape(points.shape[0], self.code_components)  # (B, K): packs hold consecutive samples
-        return self.net[-1](h).squeeze(1), codes  # (B / pack,), (B, K)
+        return DiscriminatorOutput(self.net[-1](h).squeeze(1), code_logits=codes)  # (B / pack,), (B, K)
 
 
 @dataclass(frozen=True)

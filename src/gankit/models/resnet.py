@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.models import register_model
-from gankit.models.base import GANPair
+from gankit.models.base import DiscriminatorOutput, GANPair, head_output
 from gankit.models.layers import (
     ConditionalBatchNorm2d,
     MinibatchStdDev,
@@ -110,7 +110,7 @@ class ResNetGenerator(nn.Module):
 
 
 class ResNetDiscriminator(nn.Module):
-    """images (B, C, S, S) [, labels (B,)] -> logits (B / pack,) [, class logits (B, K)]."""
+    """images (B, C, S, S) [, labels (B,)] -> :class:`DiscriminatorOutput`: logits (B / pack,) [, class logits (B, K)]."""
 
     auxiliary_classifier: bool = False
     twin_classifier: bool = False
@@ -137,11 +137,11 @@ class ResNetDiscriminator(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.head = ProjectionHead(last, num_classes, spectral_norm, auxiliary, twin, projection)
 
-    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None):
+    def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> DiscriminatorOutput:
         assert tuple(images.shape[1:]) == self.img_shape, f"expected images of shape (B, {self.img_shape}), got {tuple(images.shape)}"
         h = self.blocks(pack(images, self.pack_size))  # (B / pack, F, s0, s0)
         h = torch.relu(h).sum(dim=(2, 3))  # global sum pooling (B / pack, F)
-        return self.head(h, labels)
+        return head_output(self.head(h, labels), self.twin_classifier)
 
 
 @dataclass(frozen=True)

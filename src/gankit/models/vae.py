@@ -5,11 +5,9 @@ the DCGAN generator (same layers, so the two are of comparable size) and sits in
 the pair's ``generator`` slot, so sampling, export, checkpoints and metrics treat
 it like any generator: z ~ N(0, I) -> image in [-1, 1]. The encoder, a DCGAN
 discriminator body ending in 2 * latent_dim outputs (mean and log-variance of
-q(z|x)), takes the ``discriminator`` slot and its optimiser.
-
-The encoder's ``training_objective = "vae"`` tells the trainer to run its VAE
-step (the negative ELBO of :func:`gankit.losses.vae.negative_elbo`) instead of
-the adversarial one. Pixels are modelled as Bernoulli with probability
+q(z|x)), is the pair's second network; the ``vae`` training objective
+(:mod:`gankit.training.objectives.vae`, registered for this family) trains both on
+the negative ELBO of :func:`gankit.losses.vae.negative_elbo`. Pixels are modelled as Bernoulli with probability
 (x + 1) / 2, so the decoder output is tanh(logits / 2) = 2 sigmoid(logits) - 1.
 """
 
@@ -39,8 +37,6 @@ class VAEDecoder(DCGANGenerator):
 
 class VAEEncoder(nn.Module):
     """images (B, C, S, S) -> (mean (B, latent_dim), log-variance (B, latent_dim)) of q(z | x)."""
-
-    training_objective = "vae"
 
     def __init__(self, img_shape: tuple[int, int, int], latent_dim: int, width: int, norm: str) -> None:
         super().__init__()

@@ -13,7 +13,7 @@ fraction of the batch D classifies correctly, and the gradient norms of G and D.
   the recent logged magnitudes (and an absolute floor).
 
 NaN and Inf never reach the weights: the trainer checks losses and gradients
-before each optimiser step (see ``Trainer._check_finite``).
+before each optimiser step (see ``Trainer.check_finite``).
 """
 
 from __future__ import annotations

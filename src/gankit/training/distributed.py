@@ -17,6 +17,10 @@ A distributed step is the single-process step on the same global batch, cut in
 * each process's loss is the mean over its slice, and DDP averages gradients over
   processes, which is the mean over the global batch.
 
+The trainer is the single-process one, given a :class:`DistributedStrategy` that
+slices the global draws, wraps the networks in DDP, averages the logged statistics,
+agrees on stopping and on non-finite losses, and lets only rank 0 write.
+
 Hence the checkpoint (written by rank 0 only, like logs, samples and exports)
 holds no per-process state, and a run started on N processes resumes on any
 number. What differs from one process: float summation order, per-process
@@ -33,10 +37,9 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-from dataclasses import dataclass
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
@@ -46,7 +49,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from gankit.errors import ConfigError, GankitError
 from gankit.training.config import Config, TrainConfig
-from gankit.training.trainer import NonFiniteLossError, Trainer, resolve_device
+from gankit.training.guard import NonFiniteLossError
+from gankit.training.setup import resolve_device
+from gankit.training.strategy import SingleProcess
 
 log = logging.getLogger("gankit")
 
@@ -199,142 +204,74 @@ def wrap_ddp(module: nn.Module, ctx: DistContext) -> DistributedDataParallel:
     return DistributedDataParallel(module, device_ids=device_ids, broadcast_buffers=False)
 
 
-class DistributedTrainer(Trainer):
-    """A :class:`Trainer` that is one process of a torch.distributed run.
+class DistributedStrategy(SingleProcess):
+    """The trainer's strategy on one process of a torch.distributed run.
 
-    It must be built on every process of an initialised process group, with the
-    same config. ``train.batch_size`` is the global batch.
+    Every process builds the same trainer with the same config and its own
+    strategy; ``train.batch_size`` is the global batch.
     """
 
-    def __init__(self, cfg: Config, run_dir: str | Path, dataset=None) -> None:
-        from gankit.data import load_data
+    def __init__(self, ctx: DistContext | None = None) -> None:
+        self.ctx = ctx or current_context()
+        self.rank, self.world_size, self.is_main = self.ctx.rank, self.ctx.world_size, self.ctx.is_main
 
-        self.ctx = current_context()
-        resolve_batch(cfg.train, self.ctx.world_size)
-        self.is_main_process = self.ctx.is_main
-        if dataset is None:
-            with local_leader_first(self.ctx):  # one process per node fetches and decodes; the others map its cache
-                dataset = load_data(cfg.data, "train")
-        super().__init__(cfg, run_dir, dataset)
-        if self.ctx.device.type == "cuda" and self.device.index != self.ctx.device.index:
-            self.device = self.ctx.device
-        if getattr(self, "_objective_step", None) is not None and self._objective_step.__name__ != "_adversarial_step":
-            raise ConfigError(f"model {cfg.model.name!r}: distributed training supports adversarial models only; run it on one process")
-        self.ddp_generator = wrap_ddp(self.generator, self.ctx)
-        self.ddp_discriminator = wrap_ddp(self.discriminator, self.ctx)
-        self.batch_per_process = cfg.train.batch_per_process
+    def setup(self, trainer: Any) -> None:
+        """Refuse an objective other than ``adversarial``; give each process its own GPU."""
+        if trainer.objective_name != "adversarial":
+            raise ConfigError(f"model {trainer.cfg.model.name!r}: distributed training supports adversarial models only; run it on one process")
+        if self.ctx.device.type == "cuda" and trainer.device.index != self.ctx.device.index:
+            trainer.device = self.ctx.device
+
+    def load_data(self, load: Callable[[], Any]) -> Any:
+        with local_leader_first(self.ctx):  # one process per node fetches and decodes; the others map its cache
+            return load()
+
+    def prepare(self, cfg: Config) -> None:
+        resolve_batch(cfg.train, self.world_size)
 
     # ---------------------------------------------------- slices of the global batch
-    def _my_slice(self) -> slice:
-        b = self.batch_per_process
-        return slice(self.ctx.rank * b, (self.ctx.rank + 1) * b)
+    def local(self, draw: torch.Tensor) -> torch.Tensor:
+        b = draw.shape[0] // self.world_size
+        return draw[self.rank * b:(self.rank + 1) * b]
 
-    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        idx = self.sampler.indices(self.step)[self._my_slice()]  # this process's part of the global batch
-        real = self._to_device(self.dataset.batch(idx))
-        labels = self.real_labels[idx].to(self.device) if self.num_classes else None
-        return real, labels
+    def global_batch(self, batch: int) -> int:
+        return batch * self.world_size  # the global draw keeps every process in step
 
-    def recluster(self) -> None:
-        """Self-conditioning: every process clusters the same features; rank 0's labels are then broadcast, so that
-        no difference in float summation order can leave two processes with different labels."""
-        super().recluster()
-        labels = self.real_labels.to(self.ctx.device)
-        torch.distributed.broadcast(labels, src=0)
-        self.real_labels = labels.cpu()
-        self._set_label_shares()
-
-    def sample_noise(self, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z, labels = super().sample_noise(batch * self.ctx.world_size)  # the global draw keeps every process in step
-        part = self._my_slice()
-        return z[part], (labels[part] if labels is not None else None)
-
-    def _augment(self, images: torch.Tensor) -> torch.Tensor:
-        if not getattr(self, "augment_policy", None):
-            return super()._augment(images)
-        b, world, rank = images.shape[0], self.ctx.world_size, self.ctx.rank
+    def augment(self, augment: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
+        b, world, rank = images.shape[0], self.world_size, self.rank
         before = images.new_zeros((rank * b, *images.shape[1:]))
         after = images.new_zeros(((world - rank - 1) * b, *images.shape[1:]))
         full = torch.cat([before, images, after])  # (world * b, C, H, W): the augmentation draws for the global batch
-        return super()._augment(full)[rank * b:(rank + 1) * b]
+        return augment(full)[rank * b:(rank + 1) * b]
 
-    # ---------------------------------------------------- forwards through DDP
-    @contextmanager
-    def _through_ddp(self, name: str) -> Iterator[None]:
-        module = getattr(self, name)
-        setattr(self, name, getattr(self, f"ddp_{name}"))
-        try:
-            yield
-        finally:
-            setattr(self, name, module)
-
-    def _generate(self, z: torch.Tensor, labels: torch.Tensor | None, *args, **kwargs) -> torch.Tensor:
-        if not torch.is_grad_enabled():  # no backward through G this step: no gradient sync to set up
-            return super()._generate(z, labels, *args, **kwargs)
-        with self._through_ddp("generator"):
-            return super()._generate(z, labels, *args, **kwargs)
-
-    def _d_outputs(self, images: torch.Tensor, labels: torch.Tensor | None, *args, **kwargs):
-        # D's gradients are averaged only when D is being trained; the generator step runs D directly.
-        if not (torch.is_grad_enabled() and next(self.discriminator.parameters()).requires_grad):
-            return super()._d_outputs(images, labels, *args, **kwargs)
-        with self._through_ddp("discriminator"):
-            return super()._d_outputs(images, labels, *args, **kwargs)
+    def wrap(self, module: nn.Module) -> nn.Module:
+        return wrap_ddp(module, self.ctx)
 
     # ---------------------------------------------------- agreement between processes
-    def _check_finite(self, name: str, value: torch.Tensor) -> None:
+    def check_finite(self, name: str, value: torch.Tensor, step: int) -> None:
         finite = _flag_tensor(self.ctx, 1.0 if bool(torch.isfinite(value)) else 0.0)
         dist.all_reduce(finite, op=dist.ReduceOp.MIN)  # all processes skip the update together
         if not finite.item():
             raise NonFiniteLossError(
-                f"{name} became non-finite at step {self.step} on some process (here {float(value)}); no process applied the update"
+                f"{name} became non-finite at step {step} on some process (here {float(value)}); no process applied the update"
             )
 
-    def train_step(self, real: torch.Tensor, real_labels: torch.Tensor | None, with_stats: bool = False) -> dict[str, float]:
-        stats = super().train_step(real, real_labels, with_stats)
-        if stats:  # means over processes = means over the global batch
-            keys = sorted(stats)
-            values = torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64, device=self.ctx.device if self.ctx.backend == "nccl" else "cpu")
-            dist.all_reduce(values)
-            stats = {k: float(v) / self.ctx.world_size for k, v in zip(keys, values.tolist())}
-        return stats
+    def reduce_stats(self, stats: dict[str, float]) -> dict[str, float]:
+        if not stats:
+            return stats
+        keys = sorted(stats)  # means over processes = means over the global batch
+        values = torch.tensor([float(stats[k]) for k in keys], dtype=torch.float64, device=self.ctx.device if self.ctx.backend == "nccl" else "cpu")
+        dist.all_reduce(values)
+        return {k: float(v) / self.world_size for k, v in zip(keys, values.tolist())}
 
-    def _stop_reason(self, deadline: float | None) -> str | None:
-        code = _flag_tensor(self.ctx, float(_STOP_CODES[super()._stop_reason(deadline)]))
+    def stop_reason(self, reason: str | None) -> str | None:
+        code = _flag_tensor(self.ctx, float(_STOP_CODES[reason]))
         dist.all_reduce(code, op=dist.ReduceOp.MAX)  # a signal or time limit on any process stops all at the same step
         return {value: key for key, value in _STOP_CODES.items()}[int(code.item())]
 
-    # ---------------------------------------------------- only rank 0 writes
-    def save_checkpoint(self) -> Path:
-        if self.is_main_process:
-            return super().save_checkpoint()
-        from gankit.training import checkpoint as ckpt
-
-        return self.checkpoint_dir / ckpt.checkpoint_name(self.step)
-
-    def save_samples(self, name: str) -> Path:
-        if self.is_main_process:
-            return super().save_samples(name)
-        return self.run_dir / "samples" / f"{name}.png"
-
-    def export(self) -> Path:
-        if self.is_main_process:
-            return super().export()
-        return self.run_dir / "export"
-
-    def _log_metrics(self, record: dict[str, Any]) -> None:
-        if self.is_main_process:
-            super()._log_metrics(record)
-
-    def _open_tensorboard(self) -> None:
-        if self.is_main_process:
-            super()._open_tensorboard()
-
-    def _plot_losses(self) -> None:
-        if self.is_main_process:
-            super()._plot_losses()
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The network inside a DDP wrapper (or the module itself)."""
-    return module.module if isinstance(module, DistributedDataParallel) else module
+    def share_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Rank 0's labels on every process, so that no difference in float summation order can leave two processes
+        with different self-conditioning labels."""
+        labels = labels.to(self.ctx.device)
+        dist.broadcast(labels, src=0)
+        return labels.cpu()

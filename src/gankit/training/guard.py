@@ -17,6 +17,7 @@ overflows float32 (|x| around 1e32 and above) also count as divergence.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -24,7 +25,9 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.run import truncate_jsonl  # noqa: F401  metrics.jsonl belongs to the run directory
+from gankit.run.files import truncate_jsonl
+
+log = logging.getLogger("gankit")
 
 
 class NonFiniteLossError(GankitError):
@@ -84,11 +87,33 @@ def first_nonfinite_in_state(state: dict[str, Any], skip: tuple[str, ...] = ("rn
     return None  # only an overflowing sum of huge finite values: not a NaN
 
 
-def scale_learning_rates(optimizers: Iterable[torch.optim.Optimizer], factor: float) -> list[float]:
-    """Multiply every param group's learning rate by ``factor``; return the new rates."""
-    rates = []
-    for optimizer in optimizers:
-        for group in optimizer.param_groups:
-            group["lr"] = group["lr"] * factor
-            rates.append(group["lr"])
-    return rates
+def roll_back(trainer: Any, error: NonFiniteLossError) -> None:
+    """Return ``trainer`` to its last good state with lower learning rates, or stop after ``train.max_rollbacks``."""
+    from gankit.training import checkpoint as ckpt
+
+    limit, factor = trainer.cfg.train.max_rollbacks, trainer.cfg.train.rollback_lr_factor
+    good = ckpt.decode_checkpoint(trainer._good_checkpoint, "the last good state")
+    if trainer.rollbacks >= limit:
+        raise DivergenceError(
+            f"{error}; stopped after {trainer.rollbacks} rollback(s) (train.max_rollbacks={limit}); "
+            f"the last good state is step {good['step']}: lower optim.lr_g/optim.lr_d or raise train.max_rollbacks, then resume"
+        )
+    rollbacks, failed_step = trainer.rollbacks + 1, trainer.step
+    trainer.load_state_dict(good, "the last good state")
+    trainer.rollbacks = rollbacks
+    trainer.set_learning_rates(trainer.total_steps)  # x rollback_lr_factor per rollback
+    truncate_jsonl(trainer.run_dir / "metrics.jsonl", trainer.step)
+    log.warning(
+        "%s; rolled back from step %d to step %d and multiplied the learning rates by %g (now G %.3g, D %.3g); rollback %d of %d",
+        error, failed_step, trainer.step, factor, trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"], rollbacks, limit,
+    )
+
+
+def finite_grad_norm(name: str, module: nn.Module, step: int) -> torch.Tensor:
+    """The gradient norm of ``module``; raises before the optimiser step when it is NaN or Inf."""
+    from gankit.training.diagnostics import grad_norm
+
+    norm = grad_norm(module)
+    if not torch.isfinite(norm):
+        raise NonFiniteLossError(f"{name} gradient norm became {float(norm)} at step {step}; the update was not applied")
+    return norm

@@ -97,3 +97,11 @@ def cluster_labels(features: torch.Tensor, k: int, generator: torch.Generator, p
     fit = features[torch.randperm(len(features), generator=generator)[:fit_points]]
     labels = assign(features, kmeans(fit, k, generator))
     return labels if previous is None else match_labels(labels, previous, k)
+
+
+def recluster(trainer) -> torch.Tensor:
+    """The real images' new labels (N,): the k-means clusters of the trainer's D features, matched to its previous
+    labels (Liu et al. 2020). Every process computes the same clusters from the same weights and seed."""
+    features = real_features(trainer.discriminator, trainer.dataset, trainer.device, trainer.memory_format)  # (N, F)
+    seed = torch.Generator().manual_seed(trainer.cfg.train.seed * 1_000_003 + trainer.step)
+    return cluster_labels(features, trainer.cfg.data.clusters, seed, previous=trainer.real_labels)

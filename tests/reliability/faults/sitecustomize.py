@@ -101,7 +101,7 @@ def _install(kind: str, n: int) -> None:
                 with open(os.environ["GANKIT_FAULT_MARKER"], "w") as f:
                     f.write(str(self.step))
                 deadline = time.monotonic() + 30
-                while self._stop_signal is None and time.monotonic() < deadline:
+                while self.stopper.signal is None and time.monotonic() < deadline:
                     time.sleep(0.01)
             return original(self, *args, **kwargs)
 
