@@ -45,7 +45,7 @@ def _python_blocks(text: str) -> list[str]:
 
 def test_the_extension_examples_train_and_score(tmp_path):
     blocks = _python_blocks(README.read_text())
-    assert len(blocks) >= 3, "the README shows how to add a model, a loss and a metric"
+    assert len(blocks) >= 4, "the README shows how to add a model, a loss, a metric and a loss term"
     check = textwrap.dedent(f'''
         import math
         import torch
@@ -63,6 +63,9 @@ def test_the_extension_examples_train_and_score(tmp_path):
         trainer = Trainer(config_from_dict(raw), {str(tmp_path / "run")!r})
         trainer.train(progress=False)
         assert trainer.step == 3
+        import json
+        logged = [json.loads(line) for line in open({str(tmp_path / "run" / "metrics.jsonl")!r})]
+        assert len(logged) == 3 and all(r["drift"] > 0 for r in logged), logged
         g, _ = load_generator({str(tmp_path / "run" / "export")!r})
         images = g(torch.zeros(2, 8))
         assert images.shape == (2, 1, 28, 28) and images.abs().max() <= 1

@@ -46,6 +46,12 @@ class DiscriminatorOutput:
                                    self.reconstruction_loss)
 
 
+def as_output(result: Tensor | DiscriminatorOutput) -> DiscriminatorOutput:
+    """A discriminator's result as a :class:`DiscriminatorOutput`: a network that returns its logits (B,) alone,
+    as a user's own ``nn.Module`` may, gets them wrapped."""
+    return result if isinstance(result, DiscriminatorOutput) else DiscriminatorOutput(result)
+
+
 def head_output(head: Tensor | tuple[Tensor, Tensor], twin: bool = False, reconstruction_loss: Tensor | None = None) -> DiscriminatorOutput:
     """A :class:`~gankit.models.layers.ProjectionHead`'s result as a :class:`DiscriminatorOutput`.
 

@@ -21,7 +21,7 @@ from torch import nn
 from gankit.data import EpochSampler, ImageDataset, load_data
 from gankit.errors import ConfigError
 from gankit.models import generator_spec
-from gankit.models.base import DiscriminatorOutput
+from gankit.models.base import DiscriminatorOutput, as_output
 from gankit.training import checkpoint as ckpt
 from gankit.training import guard, outputs, state
 from gankit.training.augment import diff_augment
@@ -141,7 +141,7 @@ class Trainer:
         module = self.train_discriminator if training else self.discriminator  # D's gradients are shared only when D trains
         call = module.forward if eager and self.cfg.train.compile else module
         kwargs = {"reconstruct": reconstruct} if reconstruct else {}
-        return (call(images, labels, **kwargs) if self.num_classes else call(images, **kwargs)).float()
+        return as_output(call(images, labels, **kwargs) if self.num_classes else call(images, **kwargs)).float()
 
     def augment(self, images: torch.Tensor) -> torch.Tensor:
         if not self.augment_policy:
