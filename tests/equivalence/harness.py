@@ -412,8 +412,7 @@ def prepare(cases: list[Case], ref_root: Path, cur_src: Path, work: Path) -> tup
     names = {_data_name(c, ref_root) for c in cases if c.resume_from is None}
     plan = plan_data(names, cur_src)
     prepared, skipped = [], []
-    for side in ("ref", "cur"):
-        (work / side).mkdir(parents=True, exist_ok=True)
+    (work / "configs").mkdir(parents=True, exist_ok=True)
     for case in cases:
         source = plan.get(_data_name(case, ref_root), DataSource("drawn"))
         if source.skip:
@@ -435,7 +434,7 @@ def prepare(cases: list[Case], ref_root: Path, cur_src: Path, work: Path) -> tup
         entries = {}
         for side, root in (("ref", ref_root), ("cur", cur_root)):
             entry = {"id": case.id, "slug": case.slug, "args": args, "processes": case.processes, "samples": case.samples,
-                     "config": "" if case.resume_from else _config_path(case, root, work / side, side == "cur")}
+                     "config": "" if case.resume_from else _config_path(case, root, work / "configs", side == "cur")}
             if case.resume_from is not None:
                 entry["resume_from"] = str(case.resume_from)
             entries[side] = entry
@@ -448,11 +447,12 @@ def prepare(cases: list[Case], ref_root: Path, cur_src: Path, work: Path) -> tup
 def _launch(src: Path, entries: list[dict], work: Path, keep_tensors: bool) -> subprocess.Popen | None:
     if not entries:
         return None
+    work.mkdir(parents=True, exist_ok=True)
     spec = work / "spec.json"
     spec.write_text(json.dumps({"src": str(src), "work": str(work), "cases": entries, "keep_tensors": keep_tensors}))
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
-    log = open(work / "runner.log", "w")
-    return subprocess.Popen([sys.executable, str(RUNNER), str(spec)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
+    with open(work / "runner.log", "w") as log:
+        return subprocess.Popen([sys.executable, str(RUNNER), str(spec)], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work)
 
 
 def _wait(process: subprocess.Popen | None, work: Path, timeout: float) -> None:
@@ -468,9 +468,38 @@ def _wait(process: subprocess.Popen | None, work: Path, timeout: float) -> None:
         raise RuntimeError(f"the runner in {work} failed (exit {rc}):\n{(work / 'runner.log').read_text()[-3000:]}")
 
 
+COST = {"emoji_cond64": 8, "emoji_resnet64": 6, "emoji_dcgan64": 4, "mnist_dcgan": 4, "fashion_dcgan": 4, "gloo2": 8,
+        "self_conditioning": 3, "resnet_cond": 3}
+"""Rough relative cost of a case (1 for most), to share the cases out evenly between runner processes."""
+
+
+def _cost(case: Case) -> float:
+    return max([weight for name, weight in COST.items() if name in case.id] + [1]) * (case.steps + 4)
+
+
+def workers() -> int:
+    """Runner processes at once: ``$GANKIT_EQUIVALENCE_WORKERS``, else one per CPU up to 8."""
+    return max(1, int(os.environ.get("GANKIT_EQUIVALENCE_WORKERS") or min(os.cpu_count() or 1, 8)))
+
+
+def _share(items: list[Prepared], parts: int) -> list[list[Prepared]]:
+    """Longest first onto the least loaded part; each part keeps the given order."""
+    loads, shares = [0.0] * parts, [[] for _ in range(parts)]
+    for item in sorted(items, key=lambda p: -_cost(p.case)):
+        smallest = loads.index(min(loads))
+        loads[smallest] += _cost(item.case)
+        shares[smallest].append(item)
+    order = {id(p): i for i, p in enumerate(items)}
+    return [sorted(share, key=lambda p: order[id(p)]) for share in shares if share]
+
+
 def run_sides(prepared: list[Prepared], ref_root: Path, cur_src: Path, work: Path, use_cache: bool = True,
               keep_tensors: bool = False, timeout: float = 7200) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Run the current side, and the reference side for cases not cached, in parallel; summaries by case id."""
+    """Run the current side, and the reference side for cases not cached, on :func:`workers` processes at once.
+
+    Returns:
+        The reference's and the current side's summaries by case id.
+    """
     cache = cache_root() / f"ref-{reference_key()}"
     ref: dict[str, dict] = {}
     missing = []
@@ -480,28 +509,49 @@ def run_sides(prepared: list[Prepared], ref_root: Path, cur_src: Path, work: Pat
             ref[item.case.id] = json.loads(path.read_text())
         else:
             missing.append(item)
-    ref_work, cur_work = work / "ref", work / "cur"
-    ref_process = _launch(ref_root / "src", [m.ref for m in missing], ref_work, keep_tensors)
-    cur_process = _launch(cur_src, [p.cur for p in prepared], cur_work, keep_tensors)
+    total = workers()
+    ref_cost, cur_cost = (sum(_cost(p.case) for p in group) for group in (missing, prepared))
+    ref_workers = 0 if not missing else max(1, min(total - 1, round(total * ref_cost / (ref_cost + cur_cost)))) if total > 1 else 1
+    cur_workers = max(1, total - ref_workers)
+    jobs = []  # (side, work dir, cases)
+    for side, group, parts in (("ref", missing, ref_workers), ("cur", prepared, cur_workers)):
+        for index, share in enumerate(_share(group, parts) if parts else []):
+            jobs.append((side, work / f"{side}-{index}", share))
+    processes = []
     try:
-        _wait(cur_process, cur_work, timeout)
-        _wait(ref_process, ref_work, timeout)
+        for side, directory, share in jobs:
+            src = ref_root / "src" if side == "ref" else cur_src
+            processes.append(_launch(src, [getattr(p, side) for p in share], directory, keep_tensors))
+        for process, (side, directory, share) in zip(processes, jobs):
+            _wait(process, directory, timeout)
     finally:
-        for process in (ref_process, cur_process):
+        for process in processes:
             if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
+    cur: dict[str, dict] = {}
     if missing:
         cache.mkdir(parents=True, exist_ok=True)
         (cache / "machine.json").write_text(json.dumps({"commit": REF_COMMIT, **machine()}, indent=1))
-    for item in missing:
-        summary = json.loads((ref_work / f"{item.case.slug}.json").read_text())
-        ref[item.case.id] = summary
-        tmp = cache / f".{item.case.slug}-{item.key}.json.tmp"
-        tmp.write_text(json.dumps(summary, sort_keys=True))
-        os.replace(tmp, cache / f"{item.case.slug}-{item.key}.json")
-    cur = {p.case.id: json.loads((cur_work / f"{p.case.slug}.json").read_text()) for p in prepared}
+    for side, directory, share in jobs:
+        for item in share:
+            summary = json.loads((directory / f"{item.case.slug}.json").read_text())
+            if side == "cur":
+                cur[item.case.id] = summary
+                continue
+            ref[item.case.id] = summary
+            if not keep_tensors:
+                tmp = cache / f".{item.case.slug}-{item.key}.json.tmp"
+                tmp.write_text(json.dumps(summary, sort_keys=True))
+                os.replace(tmp, cache / f"{item.case.slug}-{item.key}.json")
     return ref, cur
+
+
+def tensors_of(work: Path, side: str, case: Case) -> dict | None:
+    """The tensors a runner kept for ``case`` on ``side`` (``keep_tensors``), or None."""
+    for path in sorted(work.glob(f"{side}-*/{case.slug}.safetensors")):
+        return _load_tensors(path)
+    return None
 
 
 # ----------------------------------------------------------------- comparing
@@ -525,7 +575,7 @@ def _diff(a: Any, b: Any) -> float:
 def compare(ref: dict, cur: dict, ref_tensors: dict | None = None, cur_tensors: dict | None = None) -> CaseResult:
     """PASS when everything the reference wrote is bit-identical on the current side (the ``images_per_s`` kind aside)."""
     notes: list[str] = []
-    worst, unmeasured = 0.0, False
+    worst = 0.0
     if cur.get("rc") != 0 and ref.get("rc") == 0:
         notes.append(f"exit code {cur.get('rc')} (reference 0): {cur.get('error', '')[-500:]}")
     elif ref.get("rc") != 0:
@@ -559,8 +609,6 @@ def compare(ref: dict, cur: dict, ref_tensors: dict | None = None, cur_tensors: 
                     delta = float((a.double() - b.double()).abs().max()) if a.numel() else 0.0
                     worst = max(worst, delta)
                     detail += f", max abs diff {delta:.3g}"
-            else:
-                unmeasured = True
             notes.append(detail)
     for name in cur_t:
         if name not in ref_t and not name.startswith("sample."):  # new sample keys (2D float points) are intended
@@ -570,9 +618,9 @@ def compare(ref: dict, cur: dict, ref_tensors: dict | None = None, cur_tensors: 
     for key, value in (ref.get("export_spec") or {}).items():
         if not _same(value, (cur.get("export_spec") or {}).get(key)):
             notes.append(f"export/generator.json {key}: {(cur.get('export_spec') or {}).get(key)!r} != reference {value!r}")
-    if unmeasured and worst == 0.0:
-        worst = math.nan  # tensors differ; their values are kept only when diagnosing
     status = "FAIL" if any(not n.startswith("the reference also exits") for n in notes) else "PASS"
+    if status == "FAIL" and worst == 0.0:
+        worst = math.nan  # nothing to measure (a missing file), or tensors whose values were not kept
     return CaseResult(ref.get("id", cur.get("id", "?")), status, worst, notes)
 
 
@@ -607,13 +655,10 @@ def run_equivalence(cases: list[Case], work: Path, cur_src: Path | None = None, 
     failing = [by_id[i] for i, r in compared.items() if r.status == "FAIL"]
     if diagnose and failing:
         again = work / "diagnose"
-        for side in ("ref", "cur"):
-            (again / side).mkdir(parents=True, exist_ok=True)
         ref2, cur2 = run_sides(failing, ref_root, cur_src, again, use_cache=False, keep_tensors=True, timeout=timeout)
         for item in failing:
             compared[item.case.id] = compare(ref2[item.case.id], cur2[item.case.id],
-                                             _load_tensors(again / "ref" / f"{item.case.slug}.safetensors"),
-                                             _load_tensors(again / "cur" / f"{item.case.slug}.safetensors"))
+                                             tensors_of(again, "ref", item.case), tensors_of(again, "cur", item.case))
     for case_id, result in compared.items():
         if by_id[case_id].note:
             result.notes.insert(0, by_id[case_id].note)

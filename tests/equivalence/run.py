@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="run the reference again instead of reading its cache")
     parser.add_argument("--work", type=Path, help="where both sides write their runs (default: a temporary folder)")
     parser.add_argument("--src", type=Path, help="the src/ folder to test (default: the imported gankit's)")
+    parser.add_argument("--timeout", type=float, default=12 * 3600, help="seconds one runner process may take (default 12 h)")
     args = parser.parse_args(argv)
 
     if args.steps is None:
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(cases)} cases; reference {harness.REF_COMMIT[:7]}; cache {harness.cache_root()}; runs in {work}", flush=True)
     start = time.perf_counter()
     try:
-        results = harness.run_equivalence(cases, work, args.src, use_cache=not args.no_cache)
+        results = harness.run_equivalence(cases, work, args.src, use_cache=not args.no_cache, timeout=args.timeout)
     except harness.ReferenceUnavailable as exc:
         print(f"cannot run: {exc}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -50,10 +51,40 @@ def set_up() -> None:
     Figure.savefig = savefig
 
 
+class _Tee:
+    """stderr that also keeps what was written (gankit prints its one-line errors there)."""
+
+    def __init__(self, stream) -> None:
+        self.stream, self.text = stream, []
+
+    def write(self, text: str) -> int:
+        self.text.append(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def cli(argv: list[str]) -> int:
     from gankit.cli import main
 
     return main(argv)
+
+
+def cli_reporting(argv: list[str]) -> tuple[int, str]:
+    """``gankit ARGV`` in this process: the exit code, and the error lines it printed (or the exception it raised)."""
+    import contextlib
+
+    tee = _Tee(sys.stderr)
+    try:
+        with contextlib.redirect_stderr(tee):
+            rc = cli(argv)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a crash is a result to report, not the end of the other cases
+        return -1, "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    errors = [line for line in "".join(tee.text).splitlines() if "error" in line.lower()]
+    return rc, "\n".join(errors[-3:]) if rc else ""
 
 
 # ------------------------------------------------------------------ summaries
@@ -208,26 +239,28 @@ def run_case(case: dict, work: Path, keep_tensors: bool) -> dict:
     if case.get("processes", 1) > 1:
         rc, error = run_processes(argv, case["processes"], work / f"{case['slug']}.torchrun.log")
     else:
-        try:
-            rc = cli(argv)
-        except BaseException as exc:  # a crash is a result to report, not the end of the other cases
-            rc, error = -1, "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            if isinstance(exc, KeyboardInterrupt):
-                raise
+        rc, error = cli_reporting(argv)
     samples = {}
     for name, flags in case.get("samples", {}).items():
         out = work / f"{case['slug']}.sample-{name}.npz"
         samples[name] = out
-        try:
-            cli(["sample", str(run_dir), *flags, "--out", str(out)])
-        except Exception as exc:  # the summary records the sample as missing
-            error += f"\nsample {name}: {type(exc).__name__}: {exc}"
+        sample_rc, sample_error = cli_reporting(["sample", str(run_dir), *flags, "--out", str(out)])
+        if sample_rc:  # the summary records the sample as missing
+            error += f"\nsample {name}: exit {sample_rc}: {sample_error}"
     tensors_out = work / f"{case['slug']}.safetensors" if keep_tensors else None
     summary = summarise(run_dir, samples, tensors_out)
     summary.update(id=case["id"], rc=rc, error=error)
     if not keep_tensors:
         shutil.rmtree(run_dir, ignore_errors=True)
     return summary
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (torchrun's ranks)."""
+    import resource
+
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def main(argv: list[str]) -> int:
@@ -245,11 +278,13 @@ def main(argv: list[str]) -> int:
     work = Path(spec["work"])
     work.mkdir(parents=True, exist_ok=True)
     for case in spec["cases"]:
+        start, cpu = time.perf_counter(), cpu_seconds()
         summary = run_case(case, work, spec.get("keep_tensors", False))
         tmp = work / f"{case['slug']}.json.tmp"
         tmp.write_text(json.dumps(summary, sort_keys=True))
         os.replace(tmp, work / f"{case['slug']}.json")
-        print(f"runner: {case['id']} rc={summary['rc']}", file=sys.stderr, flush=True)
+        print(f"runner: {case['id']} rc={summary['rc']} in {time.perf_counter() - start:.1f} s "
+              f"({cpu_seconds() - cpu:.1f} CPU-s)", file=sys.stderr, flush=True)
     return 0
 
 
