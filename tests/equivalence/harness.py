@@ -18,6 +18,7 @@ reference commit to use instead of ``git archive`` (a clone without that commit)
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import os
@@ -25,6 +26,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -247,7 +249,8 @@ def reference_tree() -> Path:
                 f"cannot extract the reference commit {REF_COMMIT[:7]} with git archive "
                 f"({archive.stderr.decode(errors='replace').strip()[:200]}); fetch it (git fetch --unshallow) or set "
                 "GANKIT_EQUIVALENCE_REF to a checkout of it")
-        subprocess.run(["tar", "-x", "-C", str(staging)], input=archive.stdout, check=True, timeout=120)
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(staging, filter="data")
         try:
             os.replace(staging, target)
         except OSError:
