@@ -43,7 +43,7 @@ def test_first_steps_are_bit_identical_to_7757de4(short_results, case_id):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("GANKIT_EQUIVALENCE_FULL"),
-                    reason="the 200-step matrix in both precisions takes most of an hour on 2 cores: set GANKIT_EQUIVALENCE_FULL=1 "
+                    reason="the 200-step matrix in both precisions costs about 1,100 CPU-seconds a side: set GANKIT_EQUIVALENCE_FULL=1 "
                            "or run python -m tests.equivalence.run --steps 200 --precision both")
 def test_200_steps_are_bit_identical_to_7757de4(tmp_path):
     try:
