@@ -193,7 +193,9 @@ def summarise(run_dir: Path, sample_files: dict[str, Path], tensors_out: Path | 
             continue
         with np.load(path) as archive:
             arrays = {key: torch.from_numpy(np.array(archive[key])) for key in archive.files}
-        if "points" in arrays and "images" not in arrays:  # a 2D run's float points: compare what the old uint8 held
+        # A 2D run's float points: compare what the old uint8 held. Not for --d-keep, whose D now rates the float
+        # points rather than their uint8 rounding, so it may keep other points (an intended change).
+        if "points" in arrays and "images" not in arrays and name != "d_keep":
             arrays["images"] = uint8_like_before(arrays["points"])
         for key, array in arrays.items():
             tensors[f"sample.{name}.{key}"] = array
