@@ -155,11 +155,11 @@ def test_a_bad_state_gets_one_line_naming_it(changes, needle):
 
 def test_a_newer_checkpoint_is_refused_by_gankit_sample(tmp_path, capsys):
     from gankit.cli import main
-    from gankit.training.checkpoint import save_checkpoint
+    from gankit.run import atomic_write, encode_checkpoint
 
     run = tmp_path / "run"
     shutil.copytree(RUN_V0, run)
-    save_checkpoint(_mangled(format=CHECKPOINT_FORMAT + 1), run / "checkpoints" / "ckpt-000000002.ckpt")
+    atomic_write(run / "checkpoints" / "ckpt-000000002.ckpt", encode_checkpoint(_mangled(format=CHECKPOINT_FORMAT + 1)))
     assert main(["sample", str(run), "--out", str(tmp_path / "x.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"format {CHECKPOINT_FORMAT + 1}" in err and f"(format {CHECKPOINT_FORMAT})" in err
