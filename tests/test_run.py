@@ -95,14 +95,10 @@ def test_a_checkpoint_of_7757de4_reads_and_writes_back_the_same_state():
             assert all(torch.equal(written[key][k], raw[key][k]) for k in raw[key])
         elif key not in ("opt_g", "opt_d", "rng"):
             assert written[key] == raw[key], key
-    again = Checkpoint.from_dict(read_checkpoint_file_bytes(checkpoint.encode()))
+    again = Checkpoint.decode(checkpoint.encode(), "memory")
     assert again.to_dict().keys() == raw.keys() and again.step == 2
-
-
-def read_checkpoint_file_bytes(data: bytes) -> dict:
-    from gankit.run import decode_checkpoint
-
-    return decode_checkpoint(data, "memory")
+    with pytest.raises(CheckpointError, match="memory: checksum mismatch"):
+        Checkpoint.decode(checkpoint.encode()[:-1], "memory")
 
 
 def test_the_sampling_generator_is_the_ema_copy():

@@ -281,6 +281,11 @@ class Checkpoint:
         """The bytes of this checkpoint's file."""
         return encode_checkpoint(self.to_dict())
 
+    @classmethod
+    def decode(cls, data: bytes, origin: str = "checkpoint") -> Checkpoint:
+        """The typed checkpoint in the bytes :meth:`encode` wrote."""
+        return cls.from_dict(decode_checkpoint(data, origin), origin)
+
     @property
     def model_name(self) -> str:
         return self.config["model"]["name"]

@@ -88,10 +88,10 @@ def first_nonfinite_in_state(state: dict[str, Any], skip: tuple[str, ...] = ("rn
 
 def roll_back(trainer: Any, error: NonFiniteLossError) -> None:
     """Return ``trainer`` to its last good state with lower learning rates, or stop after ``train.max_rollbacks``."""
-    from gankit.run import Checkpoint, decode_checkpoint
+    from gankit.run import Checkpoint
 
     limit, factor = trainer.cfg.train.max_rollbacks, trainer.cfg.train.rollback_lr_factor
-    good = Checkpoint.from_dict(decode_checkpoint(trainer._good_checkpoint, "the last good state"), "the last good state")
+    good = Checkpoint.decode(trainer._good_checkpoint, "the last good state")
     if trainer.rollbacks >= limit:
         raise DivergenceError(
             f"{error}; stopped after {trainer.rollbacks} rollback(s) (train.max_rollbacks={limit}); "
