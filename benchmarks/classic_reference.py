@@ -37,7 +37,7 @@ from gankit.data import load_dataset  # noqa: E402
 from gankit.errors import first_line  # noqa: E402
 from gankit.models import export_generator, generator_spec  # noqa: E402
 from gankit.sampling import generate, write_images  # noqa: E402
-from gankit.training.checkpoint import atomic_write_bytes  # noqa: E402
+from gankit.run import atomic_write  # noqa: E402
 
 
 def save_state(classic: ClassicGAN, epoch: int, images: int, wall: float, cpu: float, path: Path) -> None:
@@ -49,7 +49,7 @@ def save_state(classic: ClassicGAN, epoch: int, images: int, wall: float, cpu: f
     }
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write(path, buffer.getvalue())
 
 
 def load_state(classic: ClassicGAN, path: Path) -> tuple[int, int, float, float]:

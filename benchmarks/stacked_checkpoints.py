@@ -18,7 +18,7 @@ from gankit.metrics.extractors import default_extractor
 from gankit.metrics.modes import STACKED_SAMPLES, score_stacked
 from gankit.metrics.sampling import draw_samples
 from gankit.sampling import generator_from_state
-from gankit.training.checkpoint import load_checkpoint
+from gankit.run import read_checkpoint_file
 
 
 def _line(digits: torch.Tensor) -> str:
@@ -41,7 +41,7 @@ def main() -> None:
     extractor = default_extractor("stacked-mnist", None)
     pooled = []
     for path in args.checkpoints:
-        state = load_checkpoint(path)
+        state = read_checkpoint_file(path)
         for which in ("ema", "raw"):
             if which == "raw":
                 state = {k: v for k, v in state.items() if k != "generator_ema"}

@@ -95,14 +95,10 @@ def test_a_checkpoint_of_7757de4_reads_and_writes_back_the_same_state():
             assert all(torch.equal(written[key][k], raw[key][k]) for k in raw[key])
         elif key not in ("opt_g", "opt_d", "rng"):
             assert written[key] == raw[key], key
-    again = Checkpoint.from_dict(read_checkpoint_file_bytes(checkpoint.encode()))
+    again = Checkpoint.decode(checkpoint.encode(), "memory")
     assert again.to_dict().keys() == raw.keys() and again.step == 2
-
-
-def read_checkpoint_file_bytes(data: bytes) -> dict:
-    from gankit.run import decode_checkpoint
-
-    return decode_checkpoint(data, "memory")
+    with pytest.raises(CheckpointError, match="memory: checksum mismatch"):
+        Checkpoint.decode(checkpoint.encode()[:-1], "memory")
 
 
 def test_the_sampling_generator_is_the_ema_copy():
@@ -155,11 +151,11 @@ def test_a_bad_state_gets_one_line_naming_it(changes, needle):
 
 def test_a_newer_checkpoint_is_refused_by_gankit_sample(tmp_path, capsys):
     from gankit.cli import main
-    from gankit.training.checkpoint import save_checkpoint
+    from gankit.run import atomic_write, encode_checkpoint
 
     run = tmp_path / "run"
     shutil.copytree(RUN_V0, run)
-    save_checkpoint(_mangled(format=CHECKPOINT_FORMAT + 1), run / "checkpoints" / "ckpt-000000002.ckpt")
+    atomic_write(run / "checkpoints" / "ckpt-000000002.ckpt", encode_checkpoint(_mangled(format=CHECKPOINT_FORMAT + 1)))
     assert main(["sample", str(run), "--out", str(tmp_path / "x.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"format {CHECKPOINT_FORMAT + 1}" in err and f"(format {CHECKPOINT_FORMAT})" in err

@@ -8,7 +8,7 @@ from torch import nn
 
 from gankit.errors import CheckpointError, ConfigError
 from gankit.sampling import candidates_for, load_run_discriminator, select_by_discriminator
-from gankit.training.checkpoint import load_latest_checkpoint
+from gankit.run import latest_checkpoint_file
 
 
 class MeanPixel(nn.Module):
@@ -66,7 +66,7 @@ def _train(tmp_path, **model):
 def test_the_run_discriminator_is_the_checkpoints(tmp_path):
     run = _train(tmp_path)
     discriminator = load_run_discriminator(run)
-    _, state = load_latest_checkpoint(run / "checkpoints")
+    _, state = latest_checkpoint_file(run / "checkpoints")
     loaded = discriminator.state_dict()
     assert loaded.keys() == state["discriminator"].keys()
     assert all(torch.equal(loaded[k], state["discriminator"][k]) for k in loaded)

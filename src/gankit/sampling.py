@@ -1,7 +1,7 @@
 """Draw samples from a trained generator.
 
-:func:`draw_samples` is the one function that turns a seed into samples (``gankit sample``
-and the metrics call it), in the form the datasets hold them: uint8 images
+:func:`draw_samples` is the one function that turns a seed into samples (``gankit sample``,
+the metrics and the trainer's sample grids call it), in the form the datasets hold them: uint8 images
 (N, C, H, W), or float32 points (N, D) for vector data (the 2D rings and grids). The same
 generator, seed, count and labels give the same samples, whatever calls it.
 

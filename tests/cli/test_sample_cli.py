@@ -178,14 +178,14 @@ def ring_run(tmp_path):
 
 def test_a_2d_run_samples_float32_points(ring_run, tmp_path):
     from gankit.models import create_model
-    from gankit.training.checkpoint import load_checkpoint
+    from gankit.run import read_checkpoint_file
 
     assert main(["sample", str(ring_run), "--num", "2500", "--out", str(tmp_path / "points.npz")]) == 0
     archive = np.load(tmp_path / "points.npz")
     assert archive.files == ["points"]
     points = archive["points"]
     assert points.dtype == np.float32 and points.shape == (2500, 2)
-    state = load_checkpoint(ring_run / "checkpoints" / "ckpt-000000002.ckpt")
+    state = read_checkpoint_file(ring_run / "checkpoints" / "ckpt-000000002.ckpt")
     generator = create_model("mlp2d", (2,), 3, g_hidden=[4], d_hidden=[4]).generator
     generator.load_state_dict(state["generator_ema"])
     with torch.no_grad():

@@ -8,7 +8,7 @@ the data the case reads, because bf16 (and some float32) results depend on the C
 
 A case passes when every metrics record of the reference (timings aside), every tensor of the final
 checkpoint's ``step``/``generator``/``discriminator``/``generator_ema``/``opt_g``/``opt_d`` and of
-``export/``, the final sample grid and every ``gankit sample`` output are bit-identical.
+``export/`` and every ``gankit sample`` output are bit-identical.
 
 The cache lives in ``$GANKIT_EQUIVALENCE_CACHE``, else ``$GANKIT_DATA/equivalence`` when ``GANKIT_DATA`` is
 set (CI), else ``~/.cache/gankit/equivalence``. ``$GANKIT_EQUIVALENCE_REF`` may name a checkout of the

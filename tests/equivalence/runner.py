@@ -4,7 +4,8 @@ This file is run as a script by :mod:`tests.equivalence.harness`, once with the 
 commit's ``src`` on ``PYTHONPATH`` and once with the code under test, so it imports nothing from
 ``tests`` and reaches gankit only through its stable command line (``gankit.cli.main``). What it
 reads back are the files a user keeps: ``metrics.jsonl``, the checkpoints (``torch.load`` with
-``weights_only=True``), ``export/``, the sample grid and the ``gankit sample`` outputs.
+``weights_only=True``), ``export/`` and the ``gankit sample`` outputs. The progress grids are not compared: they
+are drawn by the function behind ``gankit sample``, whose outputs are, and written with its rounding (half to even).
 
     python runner.py SPEC.json          # every case of the spec, one summary JSON per case
     python runner.py --cli ARGS...      # one ``gankit`` command with this runner's set-up (torchrun ranks)
@@ -179,13 +180,6 @@ def summarise(run_dir: Path, sample_files: dict[str, Path], tensors_out: Path | 
             tensors[f"export.{name}"] = tensor
     if (export / "generator.json").is_file():
         summary["export_spec"] = json.loads((export / "generator.json").read_text())
-
-    grid = run_dir / "samples" / "final.png"
-    if grid.is_file() and grid.stat().st_size:  # 2D runs draw a (not rendered) scatter plot instead
-        from PIL import Image
-
-        with Image.open(grid) as image:
-            tensors["grid.final"] = torch.from_numpy(np.array(image.convert("RGBA")))
 
     for name, path in sample_files.items():
         if not path.is_file():

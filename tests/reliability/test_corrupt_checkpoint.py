@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from gankit.cli import main
-from gankit.training.checkpoint import load_latest_checkpoint
+from gankit.run import latest_checkpoint_file
 from gankit.training.trainer import Trainer
 from tests.reliability.conftest import assert_same_training_state, read_payload, tiny_config
 
@@ -55,7 +55,7 @@ def test_damage_is_reported_in_one_line_and_the_previous_checkpoint_is_used(tmp_
     run_dir = tmp_path / "run"
     shutil.copytree(stopped_run / "checkpoints", run_dir / "checkpoints")
     _damage(_checkpoint(run_dir, STOP), how)
-    path, state = load_latest_checkpoint(run_dir / "checkpoints")
+    path, state = latest_checkpoint_file(run_dir / "checkpoints")
     assert path == _checkpoint(run_dir, 20) and state["step"] == 20
     assert len(gankit_log) == 1 and "\n" not in gankit_log[0] and "ckpt-000000030" in gankit_log[0], gankit_log
     assert "truncated or corrupted" in gankit_log[0] or "not a gankit checkpoint" in gankit_log[0]

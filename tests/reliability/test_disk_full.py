@@ -15,8 +15,7 @@ import pytest
 
 from gankit.cli import main
 import gankit.run.files as run_files
-from gankit.training import outputs as outputs_module
-from gankit.training.checkpoint import CheckpointWriteError
+from gankit.run import CheckpointWriteError
 from gankit.training.trainer import Trainer
 from tests.reliability.conftest import assert_same_training_state, read_payload, tiny_config, write_tiny_config
 
@@ -102,7 +101,7 @@ def test_unwritable_metrics_log_through_the_cli(tmp_path, monkeypatch, capsys, g
             raise PermissionError(errno.EACCES, "Permission denied", str(file))
         return real_open(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(outputs_module, "open", read_only_log, raising=False)
+    monkeypatch.setattr(run_files, "open", read_only_log, raising=False)
     assert main(["train", "--resume", str(run_dir), "--max-steps", str(FINAL), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err

@@ -17,7 +17,7 @@ import pytest
 
 import gankit.data
 from gankit.cli import main
-from gankit.training import checkpoint as ckpt
+from gankit.run import atomic_write, encode_checkpoint, read_checkpoint_file
 from gankit.training.trainer import Trainer
 from tests.reliability.conftest import tiny_config
 
@@ -64,9 +64,9 @@ def hostile_run(tmp_path, monkeypatch):
     run_dir = tmp_path / "run"
     Trainer(tiny_config(max_steps=5, checkpoint_every=5), run_dir).train(progress=False)
     path = run_dir / "checkpoints" / "ckpt-000000005.ckpt"
-    state = ckpt.load_checkpoint(path)
+    state = read_checkpoint_file(path)
     state["config"]["data"]["dir"] = str(tmp_path / "hostile" / "data")
-    ckpt.save_checkpoint(state, path)
+    atomic_write(path, encode_checkpoint(state))
     return run_dir, path, state
 
 
@@ -100,7 +100,7 @@ def test_resume_with_the_users_data_root_writes_only_into_the_run(tmp_path, host
 def test_the_default_data_root_needs_no_confirmation(tmp_path, hostile_run):
     run_dir, path, state = hostile_run
     state["config"]["data"]["dir"] = str(tmp_path / "default-data")  # == $GANKIT_DATA
-    ckpt.save_checkpoint(state, path)
+    atomic_write(path, encode_checkpoint(state))
     assert main(["train", "--resume", str(run_dir), "--max-steps", "6", "--no-progress"]) == 0
 
 
@@ -108,7 +108,7 @@ def test_sampling_an_old_checkpoint_never_loads_data_from_its_paths(tmp_path, ho
     run_dir, path, state = hostile_run
     del state["img_shape"]  # older checkpoints: the shape comes from the dataset
     evil = tmp_path / "legacy.ckpt"
-    ckpt.save_checkpoint(state, evil)
+    atomic_write(evil, encode_checkpoint(state))
     roots = []
     original = gankit.data.load_dataset
 
@@ -140,7 +140,7 @@ def test_path_like_contents_are_refused_before_any_write(tmp_path, hostile_run, 
     run_dir, path, state = hostile_run
     state["config"]["data"]["dir"] = None
     mangle(state, tmp_path / "hostile")
-    ckpt.save_checkpoint(state, path)
+    atomic_write(path, encode_checkpoint(state))
     before = sorted(p.relative_to(run_dir) for p in run_dir.rglob("*"))
     recorded_writes.clear()
     assert main(["train", "--resume", str(run_dir), "--max-steps", "9", "--no-progress"]) == 2

@@ -26,7 +26,7 @@ import gankit
 from gankit.cli import main
 from gankit.errors import CheckpointError
 from gankit.models import load_generator
-from gankit.training import checkpoint as ckpt
+from gankit.run import MAGIC, atomic_write, encode_checkpoint, read_checkpoint_file
 from gankit.training.trainer import Trainer
 from tests.reliability.conftest import tiny_config
 
@@ -48,7 +48,7 @@ def _torch_payload(marker: Path) -> bytes:
 
 
 def _with_valid_header(payload: bytes) -> bytes:
-    return ckpt.MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    return MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_checkpoint_file_is_refused(tmp_path, marker, kind, header):
     path = tmp_path / "evil.ckpt"
     path.write_bytes(_with_valid_header(payload) if header else payload)
     with pytest.raises(CheckpointError) as caught:
-        ckpt.load_checkpoint(path)
+        read_checkpoint_file(path)
     assert "\n" not in str(caught.value) and "evil.ckpt" in str(caught.value)
 
 
@@ -196,7 +196,7 @@ def test_mangled_states_give_one_line(tmp_path_factory, data):
     base = tmp_path_factory.getbasetemp() / "mangled-source"
     if not (base / "checkpoints").exists():
         Trainer(tiny_config(max_steps=2, checkpoint_every=1), base).train(progress=False)
-    state = ckpt.load_checkpoint(base / "checkpoints" / "ckpt-000000002.ckpt")
+    state = read_checkpoint_file(base / "checkpoints" / "ckpt-000000002.ckpt")
     paths = [p for p in _paths(state) if p]
     for _ in range(data.draw(st.integers(1, 3))):
         where = data.draw(st.sampled_from(paths))
@@ -211,7 +211,7 @@ def test_mangled_states_give_one_line(tmp_path_factory, data):
     run_dir = tmp_path_factory.mktemp("mangled")
     (run_dir / "checkpoints").mkdir()
     shutil.copy(base / "config.yaml", run_dir / "config.yaml")
-    ckpt.save_checkpoint(state, run_dir / "checkpoints" / "ckpt-000000002.ckpt")
+    atomic_write(run_dir / "checkpoints" / "ckpt-000000002.ckpt", encode_checkpoint(state))
     for argv in (
         ["sample", str(run_dir), "--num", "2", "--out", str(run_dir / "x.png")],
         ["train", "--resume", str(run_dir), "--max-steps", "3", "--no-progress"],

@@ -7,7 +7,10 @@ import pytest
 import torch
 
 from gankit.errors import CheckpointError
-from gankit.training import checkpoint as ckpt
+from gankit.run import (
+    MAGIC, atomic_write, checkpoint_name, decode_checkpoint, encode_checkpoint, latest_checkpoint_file, list_checkpoints,
+    prune_checkpoints, read_checkpoint_file,
+)
 
 
 def _state(value: float = 1.0) -> dict:
@@ -16,25 +19,25 @@ def _state(value: float = 1.0) -> dict:
 
 def test_round_trip(tmp_path):
     path = tmp_path / "a.ckpt"
-    ckpt.save_checkpoint(_state(2.0), path)
-    loaded = ckpt.load_checkpoint(path)
+    atomic_write(path, encode_checkpoint(_state(2.0)))
+    loaded = read_checkpoint_file(path)
     assert loaded["step"] == 3 and torch.equal(loaded["weights"]["w"], torch.full((4, 4), 2.0))
     assert loaded["nested"] == [1, 2.5, "x", (3, None)]
 
 
 def test_header_holds_the_sha256_of_the_payload(tmp_path):
     path = tmp_path / "a.ckpt"
-    ckpt.save_checkpoint(_state(), path)
+    atomic_write(path, encode_checkpoint(_state()))
     data = path.read_bytes()
-    assert data.startswith(ckpt.MAGIC)
-    digest = data[len(ckpt.MAGIC):len(ckpt.MAGIC) + 64].decode()
-    assert digest == hashlib.sha256(data[len(ckpt.MAGIC) + 65:]).hexdigest()
+    assert data.startswith(MAGIC)
+    digest = data[len(MAGIC):len(MAGIC) + 64].decode()
+    assert digest == hashlib.sha256(data[len(MAGIC) + 65:]).hexdigest()
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "empty"])
 def test_damage_is_detected(tmp_path, damage):
     path = tmp_path / "a.ckpt"
-    ckpt.save_checkpoint(_state(), path)
+    atomic_write(path, encode_checkpoint(_state()))
     data = bytearray(path.read_bytes())
     if damage == "truncate":
         data = data[: len(data) // 2]
@@ -44,12 +47,12 @@ def test_damage_is_detected(tmp_path, damage):
         data = bytearray()
     path.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="a.ckpt"):
-        ckpt.load_checkpoint(path)
+        read_checkpoint_file(path)
 
 
 def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "a.ckpt"
-    ckpt.save_checkpoint(_state(1.0), path)
+    atomic_write(path, encode_checkpoint(_state(1.0)))
     before = path.read_bytes()
 
     def full_disk(fd):
@@ -57,25 +60,25 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
 
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(OSError):
-        ckpt.save_checkpoint(_state(5.0), path)
+        atomic_write(path, encode_checkpoint(_state(5.0)))
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.ckpt"]
 
 
 def test_latest_valid_skips_a_corrupt_newest(tmp_path):
     for step in (10, 20, 30):
-        ckpt.save_checkpoint({"step": step}, tmp_path / ckpt.checkpoint_name(step))
-    newest = tmp_path / ckpt.checkpoint_name(30)
+        atomic_write(tmp_path / checkpoint_name(step), encode_checkpoint({"step": step}))
+    newest = tmp_path / checkpoint_name(30)
     newest.write_bytes(newest.read_bytes()[:-10])
-    path, state = ckpt.load_latest_checkpoint(tmp_path)
-    assert path.name == ckpt.checkpoint_name(20) and state["step"] == 20
+    path, state = latest_checkpoint_file(tmp_path)
+    assert path.name == checkpoint_name(20) and state["step"] == 20
 
 
 def test_prune_keeps_the_newest(tmp_path):
     for step in (1, 2, 3, 4):
-        ckpt.save_checkpoint({"step": step}, tmp_path / ckpt.checkpoint_name(step))
-    ckpt.prune_checkpoints(tmp_path, keep=2)
-    assert [s for s, _ in ckpt.list_checkpoints(tmp_path)] == [3, 4]
+        atomic_write(tmp_path / checkpoint_name(step), encode_checkpoint({"step": step}))
+    prune_checkpoints(tmp_path, keep=2)
+    assert [s for s, _ in list_checkpoints(tmp_path)] == [3, 4]
 
 
 def test_pickled_objects_are_refused(tmp_path):
@@ -85,9 +88,9 @@ def test_pickled_objects_are_refused(tmp_path):
     buffer = io.BytesIO()
     torch.save({"x": argparse.Namespace(a=1)}, buffer)  # an arbitrary class: not allowed by weights_only
     payload = buffer.getvalue()
-    data = ckpt.MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    data = MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
     with pytest.raises(CheckpointError, match="refused"):
-        ckpt.decode_checkpoint(data, "evil.ckpt")
+        decode_checkpoint(data, "evil.ckpt")
 
 
 def test_a_checkpoint_of_7757de4_resumes(tmp_path):
@@ -101,8 +104,8 @@ def test_a_checkpoint_of_7757de4_resumes(tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(fixture, run_dir)
     assert main(["train", "--resume", str(run_dir), "--max-steps", "3", "--no-progress"]) == 0
-    old = ckpt.load_checkpoint(fixture / "checkpoints" / "ckpt-000000002.ckpt")
-    new = ckpt.load_checkpoint(run_dir / "checkpoints" / "ckpt-000000003.ckpt")
+    old = read_checkpoint_file(fixture / "checkpoints" / "ckpt-000000002.ckpt")
+    new = read_checkpoint_file(run_dir / "checkpoints" / "ckpt-000000003.ckpt")
     assert list(new) == list(old) and new["format"] == old["format"] == 1 and new["step"] == 3
     assert new["config"] == {**old["config"], "train": {**old["config"]["train"], "max_steps": 3}}
     assert any(not torch.equal(new["generator"][k], old["generator"][k]) for k in old["generator"])  # it trained
@@ -112,7 +115,7 @@ def test_a_checkpoint_of_a_newer_format_is_refused_naming_both(tmp_path):
     from gankit.run import CHECKPOINT_FORMAT, Checkpoint
 
     path = tmp_path / "future.ckpt"
-    ckpt.save_checkpoint({"format": CHECKPOINT_FORMAT + 1, "gankit_version": "5.0.0", "step": 3}, path)
+    atomic_write(path, encode_checkpoint({"format": CHECKPOINT_FORMAT + 1, "gankit_version": "5.0.0", "step": 3}))
     with pytest.raises(CheckpointError) as caught:
         Checkpoint.load(path)
     message = str(caught.value)

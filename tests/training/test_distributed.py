@@ -22,7 +22,7 @@ import yaml
 
 from gankit.cli import main
 from gankit.errors import ConfigError
-from gankit.training.checkpoint import load_checkpoint
+from gankit.run import read_checkpoint_file
 from gankit.training.config import TrainConfig
 from gankit.training.distributed import resolve_batch, run_on_main
 
@@ -61,7 +61,7 @@ def _torchrun(*args: str, processes: int = 2) -> subprocess.CompletedProcess:
 
 
 def _final(run_dir: Path) -> dict:
-    return load_checkpoint(run_dir / "checkpoints" / f"ckpt-{STEPS:09d}.ckpt")
+    return read_checkpoint_file(run_dir / "checkpoints" / f"ckpt-{STEPS:09d}.ckpt")
 
 
 def _assert_same_training_state(a: dict, b: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gankit.training.trainer import match_state_layout
+from gankit.training.state import match_state_layout
 from tests.training.test_trainer_options import DCGAN_TINY, _run, _trainer
 
 CL = torch.channels_last

@@ -100,9 +100,9 @@ def test_the_trainer_reclusters_every_k_steps_and_a_resumed_run_keeps_the_labels
     trainer.train(progress=False)
     assert calls == [2, 4]  # recluster_every 2, not after the last step (5)
     resumed = _selfcond_trainer(tmp_path / "run")
-    from gankit.training.checkpoint import load_latest_checkpoint
+    from gankit.run import latest_checkpoint_file
 
-    _, state = load_latest_checkpoint(resumed.checkpoint_dir)
+    _, state = latest_checkpoint_file(resumed.run.checkpoint_dir)
     assert torch.equal(state["cluster_labels"], trainer.real_labels)
     state["cluster_labels"] = torch.arange(96) % 3 * (torch.arange(96) < 60)  # labels no clustering here would give
     resumed.load_state_dict(state)

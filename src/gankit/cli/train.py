@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -62,7 +61,7 @@ def _prepare_run_dir(run_dir: Path, overwrite: bool) -> None:
         raise ConfigError(f"--run-dir {run_dir}: not writable ({exc.strerror})") from None
 
 
-def _untrusted_data_dir(state: dict, given: str | None) -> None:
+def _untrusted_data_dir(saved: str | None, given: str | None) -> None:
     """Refuse a data root named only by the checkpoint: paths inside a checkpoint are never trusted.
 
     Datasets write below their root (downloads, decoded-image caches), so resuming with
@@ -72,32 +71,20 @@ def _untrusted_data_dir(state: dict, given: str | None) -> None:
     """
     from gankit.data import data_root
 
-    config = state.get("config")
-    data = config.get("data") if isinstance(config, dict) else None
-    saved = data.get("dir") if isinstance(data, dict) else None
     if given is not None or saved is None:
         return
-    if not isinstance(saved, str) or Path(saved).expanduser().resolve() != data_root(None).resolve():
+    if Path(saved).expanduser().resolve() != data_root(None).resolve():
         raise ConfigError(
             f"the checkpoint names data.dir={saved!r}; paths inside a checkpoint are not trusted, "
-            f"so pass the data root again to resume: --data-dir {saved if isinstance(saved, str) else 'DIR'}"
+            f"so pass the data root again to resume: --data-dir {saved}"
         )
-
-
-def _outputs_are_current(run_dir: Path, step: int) -> bool:
-    """True when ``export/`` holds the generator of ``step`` (a kill during the final export leaves it stale)."""
-    try:
-        spec = json.loads((run_dir / "export" / "generator.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(spec, dict) and spec.get("step") == step and (run_dir / "export" / "generator.safetensors").is_file()
 
 
 def _write_failure(exc: OSError, run_dir: Path) -> GankitError:
     """One line for a failed write during training (full disk, read-only folder), naming what is safe."""
-    from gankit.training.checkpoint import list_checkpoints
+    from gankit.run import RunDir
 
-    newest = list_checkpoints(run_dir / "checkpoints")
+    newest = RunDir(run_dir).checkpoints()
     kept = f"the newest complete checkpoint is {newest[-1][1]}" if newest else "no checkpoint was written yet"
     what = exc.filename or run_dir
     return GankitError(f"cannot write {what} ({exc.strerror or exc}); {kept}; fix it, then: gankit train --resume {run_dir}")
@@ -126,7 +113,6 @@ class FIDCallback:
         if not cfg.train.fid_every or trainer.step % cfg.train.fid_every or not trainer.strategy.is_main:
             return
         from gankit.metrics.monitor import FIDMonitor
-        from gankit.training.checkpoint import save_checkpoint
 
         if self.monitor is None:
             self.monitor = FIDMonitor(cfg.data.name, cfg.data.dir, cfg.train.fid_samples, trainer.run_dir)
@@ -135,43 +121,42 @@ class FIDCallback:
             return
         trainer.log_metrics({"step": trainer.step, "epoch": trainer.step / trainer.sampler.steps_per_epoch, "fid": value})
         if self.monitor.is_best(value, trainer.step, "checkpoints/best.ckpt"):
-            trainer.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            save_checkpoint(trainer.state_dict(), trainer.checkpoint_dir / "best.ckpt")
+            trainer.run.save_checkpoint(trainer.checkpoint(), name="best.ckpt")
 
 
 def _resume(args: argparse.Namespace):
     """The trainer of the run in ``--resume``, with the flags a resume may change; (trainer, run dir, process context)."""
-    from gankit.training.checkpoint import load_latest_checkpoint
+    from gankit.run import RunDir
     from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch
-    from gankit.training.trainer import trainer_from_checkpoint_state
+    from gankit.training.state import trainer_from_checkpoint
 
     if args.config:
         raise ConfigError("give either a CONFIG to start a run or --resume RUN_DIR, not both")
     if args.overrides or args.seed is not None:
         raise ConfigError("--resume continues a run with its own config; only --max-steps, --max-minutes, --data-dir and --device may change")
-    run_dir = Path(args.resume)
-    if not (run_dir / "config.yaml").is_file():
+    run = RunDir(args.resume)
+    run_dir = run.path
+    if not run.config_path.is_file():
         raise ConfigError(f"--resume {run_dir}: not a gankit run directory (no config.yaml)")
-    found = load_latest_checkpoint(run_dir / "checkpoints")
+    found = run.latest_checkpoint()
     if found is None:
-        raise CheckpointError(f"--resume {run_dir}: no valid checkpoint in {run_dir / 'checkpoints'}")
-    path, state = found
+        raise CheckpointError(f"--resume {run_dir}: no valid checkpoint in {run.checkpoint_dir}")
+    path, checkpoint = found
+    saved = checkpoint.training_config(origin=str(path))  # the stored config as it was written
     changes: dict = {}
     if args.max_steps is not None:
         changes["train"] = {"max_steps": args.max_steps}
     if args.data_dir is not None:
         changes["data"] = {"dir": args.data_dir}
-    _untrusted_data_dir(state, args.data_dir)
+    _untrusted_data_dir(saved.data.dir, args.data_dir)
     # The per-process batch is worked out again: a run may resume on another number of processes.
     changes.setdefault("train", {})["batch_per_process"] = None
     if args.device is not None:
         changes["train"]["device"] = args.device
-    saved_train = state.get("config", {}).get("train") if isinstance(state.get("config"), dict) else None
-    saved_device = saved_train.get("device") if isinstance(saved_train, dict) else None
-    ctx = init_distributed(args.device or (saved_device if isinstance(saved_device, str) else "auto"))
+    ctx = init_distributed(args.device or saved.train.device)
     _quiet_other_ranks(ctx)
     strategy = DistributedStrategy(ctx) if ctx else None
-    trainer = trainer_from_checkpoint_state(state, run_dir, str(path), changes, strategy=strategy, callbacks=(FIDCallback(),))
+    trainer = trainer_from_checkpoint(checkpoint, run_dir, str(path), changes, strategy=strategy, callbacks=(FIDCallback(),))
     if strategy is None:
         resolve_batch(trainer.cfg.train, 1)
     log.info("resuming %s from step %d (%s)", run_dir, trainer.step, path.name)
@@ -224,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if trainer.step >= trainer.total_steps:
         log.info("the run is already at step %d of %d; raise --max-steps to train further", trainer.step, trainer.total_steps)
-        if ctx is None and not _outputs_are_current(run_dir, trainer.step):  # killed while writing its final outputs
+        if ctx is None and trainer.run.export_step() != trainer.step:  # killed while writing its final outputs
             log.info("writing the final samples and export that the last invocation did not finish")
             trainer.save_samples("final")
             trainer.export()

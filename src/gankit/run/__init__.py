@@ -11,7 +11,9 @@ archives). A run directory holds::
     RUN/export/generator.json            the generator's spec          write_export / load_export
     RUN/export/generator.safetensors     its weights (the EMA copy when there is one)
     RUN/samples/NAME.png                 a grid of images, or the 2D points over the data   write_samples
-    RUN/metrics.jsonl                    one JSON record per logged step                    append_metrics / truncate_metrics
+    RUN/metrics.jsonl                    one JSON record per logged step                    metrics_log / append_metrics / truncate_metrics
+    RUN/tensorboard/                     the same records as TensorBoard scalars            metrics_log().open_tensorboard
+    RUN/loss_curve.png                   the losses against steps                           write_loss_curve
     RUN/eval.json                        what ``gankit eval`` measured                     write_eval / read_eval
 
 The trainer's side::
@@ -63,10 +65,11 @@ from gankit.run.export import EXPORT_FORMAT, load_export, migrate_export_spec, r
 from gankit.run.files import (
     append_jsonl, atomic_path, atomic_write, check_format, remove_stale_temporaries, truncate_jsonl,
 )
+from gankit.run.metrics import MetricsLog, write_loss_curve
 from gankit.run.samples import is_points, write_samples_file
 
 __all__ = [
-    "CHECKPOINT_FORMAT", "EVAL_FORMAT", "EXPORT_FORMAT", "MAGIC", "Checkpoint", "CheckpointWriteError", "RunDir",
+    "CHECKPOINT_FORMAT", "EVAL_FORMAT", "EXPORT_FORMAT", "MAGIC", "Checkpoint", "CheckpointWriteError", "MetricsLog", "RunDir",
     "append_jsonl", "atomic_path", "atomic_write", "check_format", "checkpoint_name", "decode_checkpoint", "encode_checkpoint",
     "is_points", "latest_checkpoint_file", "list_checkpoints", "load_export", "migrate_export_spec", "prune_checkpoints",
     "read_checkpoint_file", "read_export_spec", "remove_stale_temporaries", "truncate_jsonl", "write_export",
@@ -84,7 +87,8 @@ class RunDir:
         path: the run directory (created on the first write).
 
     Attributes:
-        path, config_path, checkpoint_dir, export_dir, samples_dir, metrics_path, eval_path: where each part lives.
+        path, config_path, checkpoint_dir, export_dir, samples_dir, metrics_path, eval_path, loss_curve_path:
+            where each part lives.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -95,6 +99,7 @@ class RunDir:
         self.samples_dir = self.path / "samples"
         self.metrics_path = self.path / "metrics.jsonl"
         self.eval_path = self.path / "eval.json"
+        self.loss_curve_path = self.path / "loss_curve.png"
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -168,6 +173,14 @@ class RunDir:
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one JSON record (one line) to ``metrics.jsonl``."""
         append_jsonl(self.metrics_path, record)
+
+    def metrics_log(self) -> MetricsLog:
+        """A writer of ``metrics.jsonl`` records that can mirror them to ``tensorboard/`` (see :class:`MetricsLog`)."""
+        return MetricsLog(self.metrics_path, self.path / "tensorboard")
+
+    def write_loss_curve(self) -> Path | None:
+        """``loss_curve.png`` from ``metrics.jsonl``; None without records or without matplotlib."""
+        return write_loss_curve(self.metrics_path, self.loss_curve_path)
 
     # ------------------------------------------------------- export, samples
     def write_export(self, generator: nn.Module, spec: dict[str, Any]) -> Path:

@@ -148,6 +148,18 @@ def _check_count(key: str, value: Any) -> int:
     return value
 
 
+def _check_seconds(value: Any) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"elapsed_seconds {value!r} is not a finite number")
+    return float(value)
+
+
+def _check_cluster_labels(value: Any) -> torch.Tensor | None:
+    if value is not None and not (isinstance(value, torch.Tensor) and value.dtype == torch.long and value.ndim == 1):
+        raise ValueError("cluster_labels is not an int64 vector")
+    return value
+
+
 def _check_img_shape(value: Any) -> tuple[int, ...] | None:
     if value is None:
         return None
@@ -225,12 +237,6 @@ class Checkpoint:
             _check_mapping("config.model.options", model.get("options", {}))
             num_classes = _check_count("num_classes", state.get("num_classes", 0))
             prior = state.get("class_prior")
-            labels = state.get("cluster_labels")
-            if labels is not None and not (isinstance(labels, torch.Tensor) and labels.dtype == torch.long and labels.ndim == 1):
-                raise ValueError("cluster_labels is not an int64 vector")
-            elapsed = state.get("elapsed_seconds", 0.0)
-            if not isinstance(elapsed, (int, float)) or isinstance(elapsed, bool) or not math.isfinite(elapsed):
-                raise ValueError(f"elapsed_seconds {elapsed!r} is not a finite number")
             version = state.get("gankit_version", "unknown")
             return cls(
                 format=fmt,
@@ -238,7 +244,7 @@ class Checkpoint:
                 config=config,
                 step=_check_count("step", state["step"]),
                 epoch=_check_count("epoch", state.get("epoch", 0)),
-                elapsed_seconds=float(elapsed),
+                elapsed_seconds=_check_seconds(state.get("elapsed_seconds", 0.0)),
                 generator=_check_weights("generator", state["generator"]),
                 discriminator=_check_weights("discriminator", state["discriminator"]),
                 opt_g=_check_mapping("opt_g", state["opt_g"]),
@@ -248,7 +254,7 @@ class Checkpoint:
                 img_shape=_check_img_shape(state.get("img_shape")),
                 num_classes=num_classes,
                 class_prior=check_class_prior(prior, num_classes) if prior is not None and num_classes else None,
-                cluster_labels=labels,
+                cluster_labels=_check_cluster_labels(state.get("cluster_labels")),
                 generator_ema=None if state.get("generator_ema") is None else _check_weights("generator_ema", state["generator_ema"]),
             )
         except KeyError as exc:
@@ -274,6 +280,11 @@ class Checkpoint:
     def encode(self) -> bytes:
         """The bytes of this checkpoint's file."""
         return encode_checkpoint(self.to_dict())
+
+    @classmethod
+    def decode(cls, data: bytes, origin: str = "checkpoint") -> Checkpoint:
+        """The typed checkpoint in the bytes :meth:`encode` wrote."""
+        return cls.from_dict(decode_checkpoint(data, origin), origin)
 
     @property
     def model_name(self) -> str:

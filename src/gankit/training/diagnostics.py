@@ -18,11 +18,16 @@ before each optimiser step (see ``Trainer.check_finite``).
 
 from __future__ import annotations
 
+import logging
 import statistics
+import time
 from collections import deque
+from typing import Any
 
 import torch
 from torch import nn
+
+log = logging.getLogger("gankit")
 
 
 def grad_norm(module: nn.Module) -> torch.Tensor:
@@ -87,3 +92,16 @@ class InstabilityMonitor:
                     warnings.append(f"step {step}: {key} exploded to {stats[key]:.4g} (recent median magnitude {median:.3g})")
             past.append(magnitude)
         return warnings
+
+
+def log_step(trainer: Any, stats: dict[str, float], bar: Any) -> None:
+    """A metrics record of the step just taken, the progress bar's figures and any instability warning."""
+    now, spe = time.perf_counter(), trainer.sampler.steps_per_epoch
+    mark_time, mark_step = trainer.mark  # the time and step of the last record
+    ips = (trainer.step - mark_step) * trainer.cfg.train.batch_size / max(now - mark_time, 1e-9)
+    trainer.mark = now, trainer.step
+    trainer.log_metrics({"step": trainer.step, "epoch": trainer.step / spe, **stats, "images_per_s": ips})
+    shown = {short: f"{stats[key]:.3f}" for key, short in (("d_loss", "d"), ("g_loss", "g"), ("loss", "loss")) if key in stats}
+    bar.set_postfix(epoch=trainer.step // spe, **shown, img_s=f"{ips:.0f}")
+    for warning in trainer.monitor.observe(trainer.step, stats):
+        log.warning("%s", warning)

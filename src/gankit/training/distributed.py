@@ -97,7 +97,8 @@ def init_distributed(device_name: str, timeout_minutes: float = 30.0) -> DistCon
     if not dist.is_available():
         raise ConfigError("this PyTorch build has no torch.distributed; run a single process")
     try:
-        rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+        int(os.environ["RANK"])  # checked here; the process group reads it
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     except (KeyError, ValueError):
         raise ConfigError("WORLD_SIZE is set but RANK is not: start several processes with torchrun") from None
     device = resolve_device(device_name)

@@ -25,7 +25,6 @@ import torch
 from torch import nn
 
 from gankit.errors import GankitError
-from gankit.run.files import truncate_jsonl
 
 log = logging.getLogger("gankit")
 
@@ -89,20 +88,20 @@ def first_nonfinite_in_state(state: dict[str, Any], skip: tuple[str, ...] = ("rn
 
 def roll_back(trainer: Any, error: NonFiniteLossError) -> None:
     """Return ``trainer`` to its last good state with lower learning rates, or stop after ``train.max_rollbacks``."""
-    from gankit.training import checkpoint as ckpt
+    from gankit.run import Checkpoint
 
     limit, factor = trainer.cfg.train.max_rollbacks, trainer.cfg.train.rollback_lr_factor
-    good = ckpt.decode_checkpoint(trainer._good_checkpoint, "the last good state")
+    good = Checkpoint.decode(trainer._good_checkpoint, "the last good state")
     if trainer.rollbacks >= limit:
         raise DivergenceError(
             f"{error}; stopped after {trainer.rollbacks} rollback(s) (train.max_rollbacks={limit}); "
-            f"the last good state is step {good['step']}: lower optim.lr_g/optim.lr_d or raise train.max_rollbacks, then resume"
+            f"the last good state is step {good.step}: lower optim.lr_g/optim.lr_d or raise train.max_rollbacks, then resume"
         )
     rollbacks, failed_step = trainer.rollbacks + 1, trainer.step
     trainer.load_state_dict(good, "the last good state")
     trainer.rollbacks = rollbacks
     trainer.set_learning_rates(trainer.total_steps)  # x rollback_lr_factor per rollback
-    truncate_jsonl(trainer.run_dir / "metrics.jsonl", trainer.step)
+    trainer.run.truncate_metrics(trainer.step)
     log.warning(
         "%s; rolled back from step %d to step %d and multiplied the learning rates by %g (now G %.3g, D %.3g); rollback %d of %d",
         error, failed_step, trainer.step, factor, trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"], rollbacks, limit,

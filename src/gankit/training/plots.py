@@ -31,17 +31,17 @@ def plot_training_curves(metrics_path: str | Path, out_path: str | Path) -> Path
     records = [r for r in read_metrics(metrics_path) if "d_loss" in r]
     if not records:
         return None
-    steps = [r["step"] for r in records]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    axes[0].plot(steps, [r["d_loss"] for r in records], label="D loss")
-    axes[0].plot(steps, [r["g_loss"] for r in records], label="G loss")
+    panels = ((("d_loss", "D loss"), ("g_loss", "G loss")), (("d_real", "mean D(x)"), ("d_fake", "mean D(G(z))")),
+              (("grad_norm_d", "|grad D|"), ("grad_norm_g", "|grad G|")))
+    for ax, curves in zip(axes, panels):
+        for key, label in curves:  # a record of a D-only step (optim.n_critic > 1) has no G figures
+            points = [(r["step"], r[key]) for r in records if key in r]
+            if points:
+                ax.plot(*zip(*points), label=label)
     axes[0].set_title("losses")
-    axes[1].plot(steps, [r["d_real"] for r in records], label="mean D(x)")
-    axes[1].plot(steps, [r["d_fake"] for r in records], label="mean D(G(z))")
     axes[1].set_ylim(0, 1)
     axes[1].set_title("discriminator outputs")
-    axes[2].plot(steps, [r["grad_norm_d"] for r in records], label="|grad D|")
-    axes[2].plot(steps, [r["grad_norm_g"] for r in records], label="|grad G|")
     axes[2].set_yscale("log")
     axes[2].set_title("gradient norms")
     for ax in axes:

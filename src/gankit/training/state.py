@@ -1,29 +1,24 @@
-"""The training state a checkpoint holds: built and checked in one place.
+"""A trainer's state as a typed :class:`~gankit.run.Checkpoint`: built, checked and put back in one place.
 
-Keys (format 1): ``format``, ``gankit_version``, ``config``, ``step``, ``epoch``,
-``elapsed_seconds``, ``generator``, ``discriminator`` (a GAN's discriminator, a
-VAE's encoder), ``opt_g``, ``opt_d``, ``rng``, ``rollbacks``, ``img_shape``,
-``num_classes``, and where the run has them ``class_prior``, ``cluster_labels``
-and ``generator_ema``. Reading and writing the bytes is
-:mod:`gankit.training.checkpoint`'s.
+What the checkpoint holds and how its file is written is :mod:`gankit.run.checkpoint`'s; this module
+maps it onto a trainer (networks, optimisers, noise generator, counters, self-conditioning labels)
+and checks what torch would otherwise take on trust (optimiser slots, memory layouts).
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
-import gankit
 from gankit.errors import CheckpointError, first_line
-from gankit.training import checkpoint as ckpt
+from gankit.run import Checkpoint, RunDir
 from gankit.training import guard
-from gankit.training.config import config_from_dict, config_to_dict
+from gankit.training.config import config_to_dict
 from gankit.training.guard import NonFiniteLossError
 from gankit.training.rng import get_rng_state, set_rng_state
-
-CHECKPOINT_FORMAT = 1
 
 
 def match_state_layout(optimizer: torch.optim.Optimizer) -> None:
@@ -40,70 +35,58 @@ def match_state_layout(optimizer: torch.optim.Optimizer) -> None:
                     optimizer.state[param][key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
-def training_state(trainer: Any) -> dict[str, Any]:
+def training_checkpoint(trainer: Any) -> Checkpoint:
     """The whole training state of ``trainer``."""
-    return {
-        "format": CHECKPOINT_FORMAT,
-        "gankit_version": gankit.__version__,
-        "config": config_to_dict(trainer.cfg),
-        "step": trainer.step,
-        "epoch": trainer.step // trainer.sampler.steps_per_epoch,
-        "elapsed_seconds": trainer.elapsed,
-        "generator": trainer.generator.state_dict(),
-        "discriminator": trainer.discriminator.state_dict(),
-        "opt_g": trainer.opt_g.state_dict(),
-        "opt_d": trainer.opt_d.state_dict(),
-        "rng": get_rng_state(trainer.noise),
-        "rollbacks": trainer.rollbacks,
-        "img_shape": list(trainer.dataset.img_shape),
-        "num_classes": trainer.num_classes,
-        **({"class_prior": trainer.class_prior} if trainer.class_prior is not None else {}),
-        **({"cluster_labels": trainer.real_labels} if trainer.cfg.data.clusters else {}),
-        **({"generator_ema": trainer.ema.state_dict()} if trainer.ema is not None else {}),
-    }
+    return Checkpoint(
+        config=config_to_dict(trainer.cfg),
+        step=trainer.step,
+        epoch=trainer.step // trainer.sampler.steps_per_epoch,
+        elapsed_seconds=trainer.elapsed,
+        generator=trainer.generator.state_dict(),
+        discriminator=trainer.discriminator.state_dict(),
+        opt_g=trainer.opt_g.state_dict(),
+        opt_d=trainer.opt_d.state_dict(),
+        rng=get_rng_state(trainer.noise),
+        rollbacks=trainer.rollbacks,
+        img_shape=tuple(trainer.dataset.img_shape),
+        num_classes=trainer.num_classes,
+        class_prior=trainer.class_prior,
+        cluster_labels=trainer.real_labels if trainer.cfg.data.clusters else None,
+        generator_ema=trainer.ema.state_dict() if trainer.ema is not None else None,
+    )
 
 
-def check_header(state: dict[str, Any], model_name: str, origin: str) -> None:
-    """Refuse a state of another format or another model family."""
-    if type(state.get("format")) is not int or state["format"] != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{origin}: checkpoint format {state.get('format')!r} is not supported (expected {CHECKPOINT_FORMAT})")
-    saved = state.get("config")
-    saved = saved.get("model") if isinstance(saved, dict) else None
-    saved = saved if isinstance(saved, dict) else {}
-    if not isinstance(saved.get("name"), str) or saved["name"] != model_name:
-        raise CheckpointError(f"{origin}: checkpoint is for model {saved.get('name')!r}, this run uses {model_name!r}")
+def load_training_state(trainer: Any, checkpoint: Checkpoint | dict[str, Any], origin: str = "checkpoint") -> None:
+    """Put ``checkpoint`` (typed, or a plain state that :meth:`Checkpoint.from_dict` checks) into ``trainer``.
 
-
-def load_training_state(trainer: Any, state: dict[str, Any], origin: str = "checkpoint") -> None:
-    """Put ``state`` into ``trainer``; one CheckpointError naming ``origin`` when it does not fit."""
-    check_header(state, trainer.cfg.model.name, origin)
+    Raises:
+        CheckpointError: naming ``origin``, when the state is not valid or does not fit this trainer's model.
+    """
+    if not isinstance(checkpoint, Checkpoint):
+        checkpoint = Checkpoint.from_dict(checkpoint, origin)
+    if checkpoint.model_name != trainer.cfg.model.name:
+        raise CheckpointError(f"{origin}: checkpoint is for model {checkpoint.model_name!r}, this run uses {trainer.cfg.model.name!r}")
     try:
-        _load_networks(trainer, state)
-        set_rng_state(state["rng"], trainer.noise)
-        step = state["step"]
-        if not isinstance(step, int) or isinstance(step, bool) or step < 0:
-            raise ValueError(f"step {step!r} is not a non-negative integer")
-        trainer.step = step
-        trainer.elapsed = float(state.get("elapsed_seconds", 0.0))
-        trainer.rollbacks = int(state.get("rollbacks", 0))
+        _load_networks(trainer, checkpoint)
+        set_rng_state(checkpoint.rng, trainer.noise)
+        trainer.step, trainer.elapsed, trainer.rollbacks = checkpoint.step, checkpoint.elapsed_seconds, checkpoint.rollbacks
         if trainer.cfg.data.clusters:
-            trainer.set_real_labels(_cluster_labels(state["cluster_labels"], len(trainer.dataset), trainer.num_classes))
+            trainer.set_real_labels(_cluster_labels(checkpoint.cluster_labels, len(trainer.dataset), trainer.num_classes))
     except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
-        first = first_line(exc)
-        raise CheckpointError(f"{origin}: does not match this model ({first})") from None
+        raise CheckpointError(f"{origin}: does not match this model ({first_line(exc)})") from None
 
 
-def _load_networks(trainer: Any, state: dict[str, Any]) -> None:
-    trainer.generator.load_state_dict(state["generator"])
-    trainer.discriminator.load_state_dict(state["discriminator"])
-    ckpt.check_optimizer_state(state["opt_g"], trainer.opt_g, "opt_g")  # untrusted shapes never reach the fused kernel
-    ckpt.check_optimizer_state(state["opt_d"], trainer.opt_d, "opt_d")
-    trainer.opt_g.load_state_dict(state["opt_g"])
-    trainer.opt_d.load_state_dict(state["opt_d"])
+def _load_networks(trainer: Any, checkpoint: Checkpoint) -> None:
+    trainer.generator.load_state_dict(checkpoint.generator)
+    trainer.discriminator.load_state_dict(checkpoint.discriminator)
+    check_optimizer_state(checkpoint.opt_g, trainer.opt_g, "opt_g")  # untrusted shapes never reach the fused kernel
+    check_optimizer_state(checkpoint.opt_d, trainer.opt_d, "opt_d")
+    trainer.opt_g.load_state_dict(checkpoint.opt_g)
+    trainer.opt_d.load_state_dict(checkpoint.opt_d)
     match_state_layout(trainer.opt_g)  # a checkpoint may come from a run with the other memory layout
     match_state_layout(trainer.opt_d)
     if trainer.ema is not None:
-        trainer.ema.load_state_dict(state["generator_ema"] if "generator_ema" in state else state["generator"])
+        trainer.ema.load_state_dict(checkpoint.sampling_weights)
 
 
 def _cluster_labels(labels: Any, num: int, num_classes: int) -> torch.Tensor:
@@ -113,43 +96,88 @@ def _cluster_labels(labels: Any, num: int, num_classes: int) -> torch.Tensor:
     return labels
 
 
-def write_state(saved: dict[str, Any], path: Path, run_dir: Path, keep: int) -> bytes:
-    """Write ``saved`` to ``path`` unless it holds NaN/Inf, then keep the newest ``keep`` checkpoints; returns the bytes.
+def write_checkpoint(run: RunDir, checkpoint: Checkpoint, keep: int) -> bytes:
+    """Write ``checkpoint`` into ``run`` unless it holds NaN/Inf, keeping the newest ``keep``; returns its bytes.
 
     Raises:
         NonFiniteLossError: the state is not finite (nothing is written).
         CheckpointWriteError: the disk is full or the run directory is not writable (the previous checkpoint is kept).
     """
+    saved = checkpoint.to_dict()
     bad = guard.first_nonfinite_in_state(saved)
     if bad is not None:
-        raise NonFiniteLossError(f"{bad} is NaN/Inf at step {saved['step']}; the checkpoint was not written")
-    data = ckpt.encode_checkpoint(saved)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ckpt.atomic_write_bytes(path, data)
-    except OSError as exc:
-        newest = ckpt.list_checkpoints(path.parent)
-        kept = f"the newest complete checkpoint is {newest[-1][1]}" if newest else "no earlier checkpoint exists"
-        raise ckpt.CheckpointWriteError(
-            f"cannot write checkpoint {path} ({exc.strerror or exc}) at step {saved['step']}; {kept}; "
-            f"make room, then continue with: gankit train --resume {run_dir}"
-        ) from None
-    ckpt.prune_checkpoints(path.parent, keep)
+        raise NonFiniteLossError(f"{bad} is NaN/Inf at step {checkpoint.step}; the checkpoint was not written")
+    data = checkpoint.encode()
+    run.save_checkpoint(checkpoint, keep=keep, encoded=data)
     return data
 
 
-def trainer_from_checkpoint_state(state: dict[str, Any], run_dir: Path, origin: str, overrides: dict[str, Any] | None = None,
-                                  strategy: Any = None, callbacks: tuple = ()) -> Any:
-    """Rebuild a trainer from the config stored in a checkpoint (with ``overrides`` by section), then load the state."""
+def trainer_from_checkpoint(checkpoint: Checkpoint, run_dir: Path, origin: str, overrides: dict[str, Any] | None = None,
+                            strategy: Any = None, callbacks: tuple = ()) -> Any:
+    """Rebuild a trainer from the config stored in ``checkpoint`` (with ``overrides`` by section), then load the state."""
     from gankit.training.trainer import Trainer
 
-    raw = state.get("config")
-    if not isinstance(raw, dict):
-        raise CheckpointError(f"{origin}: carries no config")
-    for section, values in (overrides or {}).items():
-        if not isinstance(raw.setdefault(section, {}), dict):
-            raise CheckpointError(f"{origin}: config.{section} is not a mapping")
-        raw[section].update(values)
-    trainer = Trainer(config_from_dict(raw), run_dir, strategy=strategy, callbacks=callbacks)
-    trainer.load_state_dict(state, origin)
+    trainer = Trainer(checkpoint.training_config(overrides, origin), run_dir, strategy=strategy, callbacks=callbacks)
+    trainer.load_state_dict(checkpoint, origin)
     return trainer
+
+
+_EXPECTED_SLOTS: dict[tuple, frozenset] = {}
+
+
+def _expected_slots(optimizer: torch.optim.Optimizer) -> frozenset:
+    """The per-parameter state keys this optimiser class keeps (found by stepping a throwaway copy once)."""
+    defaults = {k: v for k, v in optimizer.defaults.items() if k not in ("fused", "foreach", "capturable", "differentiable")}
+    key = (type(optimizer), tuple(sorted((k, repr(v)) for k, v in defaults.items())))
+    if key not in _EXPECTED_SLOTS:
+        dummy = torch.nn.Parameter(torch.zeros(1))
+        probe = type(optimizer)([dummy], **defaults)
+        dummy.grad = torch.zeros(1)
+        probe.step()
+        _EXPECTED_SLOTS[key] = frozenset(probe.state[dummy])
+    return _EXPECTED_SLOTS[key]
+
+
+def check_optimizer_state(saved: Any, optimizer: torch.optim.Optimizer, name: str) -> None:
+    """Check a loaded optimiser state against ``optimizer`` before torch sees it.
+
+    A checkpoint is untrusted data even with a valid checksum: a slot of the wrong shape
+    would reach the fused Adam kernel unchecked. Groups must match in number, keys and
+    value types (keys another torch version adds or drops are let through when plain);
+    every slot must be a float tensor of its parameter's shape (``step``: one value).
+
+    Raises:
+        ValueError: naming the first mismatch.
+    """
+    current = optimizer.state_dict()
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict) or not isinstance(saved.get("param_groups"), list):
+        raise ValueError(f"{name} is not an optimiser state")
+    if len(saved["param_groups"]) != len(current["param_groups"]):
+        raise ValueError(f"{name} has {len(saved['param_groups'])} parameter groups, expected {len(current['param_groups'])}")
+    shapes = {}
+    for index, (group, mine, params) in enumerate(zip(saved["param_groups"], current["param_groups"], optimizer.param_groups)):
+        if not isinstance(group, dict) or "params" not in group:
+            raise ValueError(f"{name}.param_groups[{index}] is not a parameter group")
+        for key, value in group.items():
+            if key not in mine:  # another torch version's setting: plain values only
+                if value is not None and type(value) not in (bool, int, float, str):
+                    raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}")
+            elif key == "params":
+                if value != mine["params"]:
+                    raise ValueError(f"{name}.param_groups[{index}].params does not match the model")
+            elif type(value) is not type(mine[key]) and not (isinstance(mine[key], float) and type(value) is int):
+                raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}, expected a {type(mine[key]).__name__}")
+            elif isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}")
+            elif isinstance(value, tuple) and (len(value) != len(mine[key]) or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in value)):
+                raise ValueError(f"{name}.param_groups[{index}].{key} is {value!r}")
+        shapes.update(zip(mine["params"], (tuple(p.shape) for p in params["params"])))
+    slots = _expected_slots(optimizer)
+    for param_id, slot in saved["state"].items():
+        if param_id not in shapes or not isinstance(slot, dict) or set(slot) != slots:
+            raise ValueError(f"{name}.state[{param_id!r}] is not a state of this model's parameters (expected slots {sorted(slots)})")
+        for key, value in slot.items():
+            expected = (1,) if key == "step" else shapes[param_id]
+            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else None
+            if shape is None or not (value.is_floating_point() and (shape == expected or key == "step" and value.numel() == 1)):
+                raise ValueError(f"{name}.state[{param_id}].{key} is not a float tensor of shape {expected}")

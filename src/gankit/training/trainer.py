@@ -22,14 +22,15 @@ from gankit.data import EpochSampler, ImageDataset, load_data
 from gankit.errors import ConfigError
 from gankit.models import generator_spec
 from gankit.models.base import DiscriminatorOutput, as_output
-from gankit.training import checkpoint as ckpt
-from gankit.training import guard, outputs, state
+from gankit.run import Checkpoint, RunDir, checkpoint_name
+from gankit.sampling import draw_samples
+from gankit.training import guard, state
 from gankit.training.augment import diff_augment
-from gankit.training.config import Config, save_config
+from gankit.training.config import Config
+from gankit.training.diagnostics import log_step
 from gankit.training.guard import NonFiniteLossError
 from gankit.training.rng import seed_everything
 from gankit.training.setup import build_networks, check_labels, resolve_device, set_learning_rates
-from gankit.training.state import CHECKPOINT_FORMAT, match_state_layout, trainer_from_checkpoint_state  # noqa: F401  (importable from here)
 from gankit.training.stopping import Stopper
 from gankit.training.strategy import SingleProcess
 
@@ -57,7 +58,7 @@ class Trainer:
 
     def __init__(self, cfg: Config, run_dir: str | Path, dataset: ImageDataset | None = None,
                  strategy: SingleProcess | None = None, callbacks: tuple[Callback, ...] = ()) -> None:
-        self.cfg, self.run_dir, self.callbacks = cfg, Path(run_dir), tuple(callbacks)
+        self.cfg, self.run_dir, self.run, self.callbacks = cfg, Path(run_dir), RunDir(run_dir), tuple(callbacks)
         self.strategy = strategy or SingleProcess()
         self.strategy.prepare(cfg)
         self.device = resolve_device(cfg.train.device)
@@ -76,13 +77,10 @@ class Trainer:
         build_networks(self, cfg)
         # Noise comes from a generator of its own (on the CPU, so results do not depend on the device).
         self.noise = torch.Generator().manual_seed(cfg.train.seed)
-        fixed = torch.Generator().manual_seed(cfg.train.seed + 1)
-        self.fixed_z = torch.randn(cfg.train.num_samples, cfg.model.latent_dim, generator=fixed).to(self.device)
-        self.fixed_labels = (torch.arange(cfg.train.num_samples) % max(self.num_classes, 1)).to(self.device)
         self.step, self.elapsed, self.rollbacks = 0, 0.0, 0
         self.stopper = Stopper()
         self._good_checkpoint: bytes | None = None  # the last state known finite, as written to disk
-        self.metrics_log = outputs.MetricsLog(self.run_dir)
+        self.metrics_log = self.run.metrics_log()
         self.train_generator, self.train_discriminator = self.generator, self.discriminator
         if cfg.data.clusters:
             self.recluster()  # the first labels: clusters of the untrained D's features
@@ -101,10 +99,6 @@ class Trainer:
         from gankit.training.selfcond import recluster
 
         self.set_real_labels(self.strategy.share_labels(recluster(self)))
-
-    @property
-    def checkpoint_dir(self) -> Path:
-        return self.run_dir / "checkpoints"
 
     @property
     def total_steps(self) -> int:
@@ -184,22 +178,24 @@ class Trainer:
         return self.strategy.reduce_stats(self.objective.train_step(real, real_labels, with_stats))
 
     # ----------------------------------------------------------------- state and files
-    def state_dict(self) -> dict[str, Any]:
-        return state.training_state(self)
+    def checkpoint(self) -> Checkpoint:
+        return state.training_checkpoint(self)
 
-    def load_state_dict(self, saved: dict[str, Any], origin: str = "checkpoint") -> None:
+    def state_dict(self) -> dict[str, Any]:
+        return self.checkpoint().to_dict()
+
+    def load_state_dict(self, saved: Checkpoint | dict[str, Any], origin: str = "checkpoint") -> None:
         state.load_training_state(self, saved, origin)
 
     def save_checkpoint(self) -> Path:
-        """Write the training state (rank 0 only; see :func:`gankit.training.state.write_state`)."""
-        path = self.checkpoint_dir / ckpt.checkpoint_name(self.step)
+        """Write the training state (rank 0 only; see :func:`gankit.training.state.write_checkpoint`)."""
         if self.strategy.is_main:
-            self._good_checkpoint = state.write_state(self.state_dict(), path, self.run_dir, self.cfg.train.keep_checkpoints)
-        return path
+            self._good_checkpoint = state.write_checkpoint(self.run, self.checkpoint(), self.cfg.train.keep_checkpoints)
+        return self.run.checkpoint_dir / checkpoint_name(self.step)
 
     def resume(self) -> Path | None:
         """Load the newest valid checkpoint of the run directory, if any."""
-        found = ckpt.load_latest_checkpoint(self.checkpoint_dir)
+        found = self.run.latest_checkpoint()
         return None if found is None else (self.load_state_dict(found[1], str(found[0])) or found[0])
 
     def sample_spec(self) -> dict[str, Any]:
@@ -208,15 +204,19 @@ class Trainer:
         return generator_spec(model.name, self.dataset.img_shape, model.latent_dim, self.num_classes, model.options, self.class_prior)
 
     def save_samples(self, name: str) -> Path:
-        path = self.run_dir / "samples" / f"{name}.png"
-        if self.strategy.is_main:
-            labels = self.fixed_labels if self.num_classes else None
-            outputs.save_sample_grid(self.sampling_generator, self.fixed_z, labels, path, self.dataset.images[:2000], f"{self.cfg.data.name}, {name}")
-        return path
+        """``samples/NAME.png``: G's samples of the run's fixed noise (seed ``train.seed + 1``), classes in turn."""
+        if not self.strategy.is_main:
+            return self.run.samples_dir / f"{name}.png"
+        num = self.cfg.train.num_samples
+        labels = torch.arange(num) % self.num_classes if self.num_classes else None
+        samples = draw_samples(self.sampling_generator, self.sample_spec(), num, self.cfg.train.seed + 1, labels, batch_size=num)
+        return self.run.write_samples(name, samples, self.dataset.images[:2000], f"{self.cfg.data.name}, {name}")
 
     def export(self) -> Path:
-        directory = self.run_dir / "export"
-        return outputs.write_export(self.sampling_generator, self.sample_spec(), self.step, directory) if self.strategy.is_main else directory
+        """``export/``: the sampling generator and its spec at this step."""
+        if self.strategy.is_main:
+            self.run.write_export(self.sampling_generator, {**self.sample_spec(), "step": self.step})
+        return self.run.export_dir
 
     def log_metrics(self, record: dict[str, Any]) -> None:
         if self.strategy.is_main:
@@ -229,12 +229,12 @@ class Trainer:
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.strategy.is_main:
-            save_config(self.cfg, self.run_dir / "config.yaml")
+            self.run.write_config(self.cfg)
             self.metrics_log.open_tensorboard()
         self.stopper.install(max_minutes)
         total, status = self.total_steps, "finished"
-        guard.truncate_jsonl(self.run_dir / "metrics.jsonl", self.step)  # after a crash: each step logged once
-        self._good_checkpoint = ckpt.encode_checkpoint(self.state_dict())
+        self.run.truncate_metrics(self.step)  # after a crash: each step logged once
+        self._good_checkpoint = self.checkpoint().encode()
         if self.step == 0:
             self.save_samples("epoch-0000")
         self._since = time.perf_counter()
@@ -257,7 +257,7 @@ class Trainer:
                 self.step += 1
                 bar.update(1)
                 if log_now:
-                    outputs.log_step(self, stats, bar)
+                    log_step(self, stats, bar)
                 self._after_step(total)
                 status = self.strategy.stop_reason(self.stopper.reason()) or status
                 if status != "finished":
@@ -288,7 +288,7 @@ class Trainer:
         self.save_samples("final")
         self.export()
         if self.strategy.is_main:
-            outputs.plot_losses(self.run_dir)
+            self.run.write_loss_curve()
         return TrainResult(status, self.step, self.run_dir)
 
     def _add_elapsed(self) -> None:

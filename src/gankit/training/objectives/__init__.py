@@ -61,4 +61,7 @@ def create_objective(name: str, trainer: Any) -> Objective:
     return OBJECTIVES.get(name)(trainer)
 
 
-from gankit.training.objectives import adversarial, vae  # noqa: E402,F401
+# The built-in objectives register themselves when imported.
+from gankit.training.objectives import adversarial, vae  # noqa: E402
+
+__all__ = ["OBJECTIVES", "Objective", "adversarial", "create_objective", "objective_for_model", "register_objective", "vae"]
