@@ -63,6 +63,19 @@ def test_eval_run_prints_a_table(isolated, ring_run, capsys):
     assert "scored on raw vectors" in one_line_error(capsys, ["eval", str(run_dir), "--by-class"])  # before sampling
 
 
+def test_eval_scores_the_points_gankit_sample_wrote_as_the_run_itself(isolated, ring_run, capsys):
+    _, run_dir = ring_run
+    path = isolated / "points.npz"
+    assert main(["sample", str(run_dir), "--num", "300", "--seed", "0", "--out", str(path)]) == 0
+    assert np.load(path)["points"].dtype == np.float32
+    capsys.readouterr()
+    assert main(["eval", "--samples", str(path), "--dataset", "ring", "--metrics", "fid", "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(run_dir), "--num", "300", "--metrics", "fid", "--json"]) == 0
+    from_run = json.loads(capsys.readouterr().out)
+    assert from_file["metrics"] == from_run["metrics"] and from_file["modes"] == from_run["modes"]
+
+
 def test_training_logged_fid_and_marked_the_best_checkpoint(ring_run):
     _, run_dir = ring_run
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -79,9 +92,8 @@ def test_training_logged_fid_and_marked_the_best_checkpoint(ring_run):
     (["eval", "--samples", "{npz}", "--dataset", "squares"], "must be uint8 (N, 1, 28, 28) images"),
     (["eval", "--samples", "{npz}", "--dataset", "ring", "--metrics", "fid,bogus"], "unknown metric 'bogus'"),
     (["eval", "--samples", "{npz}", "--dataset", "ring", "--num", "5"], "--num: 5 is outside"),
-    (["eval", "--samples", "{other}", "--dataset", "ring"], "no 'images' array"),
+    (["eval", "--samples", "{other}", "--dataset", "ring"], "no 'images' or 'points' array"),
     (["eval", "--samples", "{squares}", "--dataset", "squares", "--extractor", "inception"], "--inception-weights PATH"),
-    (["eval", "--samples", "{squares}", "--dataset", "squares"], "gankit evaluator train --dataset squares"),
     (["evaluator", "show", "--dataset", "squares"], "gankit evaluator train --dataset squares"),
     (["report", "{tmp}"], "not a gankit run directory"),
     (["eval", "--samples", "{npz}", "--dataset", "ring", "--d-keep", "0.5"], "--d-keep needs a RUN_DIR"),

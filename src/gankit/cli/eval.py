@@ -36,7 +36,7 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("run_dir", nargs="?", help="a run directory (its newest valid checkpoint, else export/)")
-    p.add_argument("--samples", help="an .npz file with key 'images' (uint8 (N, C, H, W), or float (N, D) for 2D data)")
+    p.add_argument("--samples", help="an .npz file as gankit sample writes it: 'images' (uint8 (N, C, H, W)) or 'points' (float (N, 2))")
     p.add_argument("--dataset", choices=DATASETS.names(), help="the dataset to compare with (default: the run's)")
     p.add_argument("--checkpoint", help="a checkpoint file of the run (default: the newest valid one)")
     p.add_argument("--num", type=int, help="samples to draw (default: the test split's size, at most 10000)")
@@ -55,7 +55,7 @@ def add_parser(subparsers) -> None:
 
 
 def load_samples_file(path: str | Path):
-    """The ``images`` array of an .npz file as a tensor; never unpickles."""
+    """The ``images`` (or a 2D run's ``points``) array of an .npz file as a tensor; never unpickles."""
     import numpy as np
     import torch
 
@@ -64,9 +64,10 @@ def load_samples_file(path: str | Path):
         raise ConfigError(f"--samples {path}: file not found")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if "images" not in archive.files:
-                raise ConfigError(f"--samples {path}: no 'images' array (found: {', '.join(archive.files) or 'none'})")
-            array = archive["images"]
+            key = next((k for k in ("images", "points") if k in archive.files), None)
+            if key is None:
+                raise ConfigError(f"--samples {path}: no 'images' or 'points' array (found: {', '.join(archive.files) or 'none'})")
+            array = archive[key]
     except (ValueError, OSError) as exc:
         raise ConfigError(f"--samples {path}: not a NumPy .npz archive ({exc.__class__.__name__})") from None
     if array.dtype == np.float64:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from gankit.data import DatasetSpec
     from gankit.evaluation.run_eval import evaluate_run
     from gankit.metrics.evaluate import check_samples, evaluate_samples, format_table
-    from gankit.metrics.extractors import default_extractor
+    from gankit.evaluation.evaluator_training import extractor_for
     from gankit.run import RunDir
 
     if bool(args.run_dir) == bool(args.samples):
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         if args.num is not None:
             samples = samples[:args.num]
         check_samples(samples, dataset)
-        extractor = default_extractor(dataset, kind=args.extractor, inception_weights=args.inception_weights)
+        extractor = extractor_for(dataset, kind=args.extractor, inception_weights=args.inception_weights)
         result = evaluate_samples(samples, dataset, args.metrics, extractor=extractor, floor=not args.no_floor, seed=args.seed,
                                   by_class=args.by_class)
     else:
