@@ -33,9 +33,9 @@ def generator_only():
     OBJECTIVES._entries.pop("test_generator_only")
 
 
-def _trainer(tmp_path, model="mlp", options=None):
+def _trainer(tmp_path, model="mlp", options=None, n_critic=1):
     raw = {"data": {"name": "squares"}, "model": {"name": model, "latent_dim": 8, "options": options or {"g_hidden": [16], "d_hidden": [16]}},
-           "train": {"batch_size": 16, "num_samples": 4}}
+           "optim": {"n_critic": n_critic}, "train": {"batch_size": 16, "num_samples": 4}}
     return Trainer(config_from_dict(raw), tmp_path)
 
 
@@ -61,3 +61,29 @@ def test_the_vae_has_no_separate_updates(tmp_path):
     trainer = _trainer(tmp_path, "vae", {"g_width": 4, "d_width": 4})
     with pytest.raises(Exception, match="train_step"):
         trainer.d_step(*trainer.next_batch())
+
+
+def _weights(trainer):
+    return [p.detach().clone() for net in (trainer.generator, trainer.discriminator) for p in net.parameters()]
+
+
+def test_d_step_then_g_step_is_one_train_step(tmp_path):
+    """The public calls a web lab steps one at a time make up exactly the step the training loop takes."""
+    whole, parts = _trainer(tmp_path / "whole"), _trainer(tmp_path / "parts")
+    real, labels = whole.next_batch()
+    torch.manual_seed(1)  # D's dropout masks come from the global generator
+    whole.train_step(real, labels)
+    torch.manual_seed(1)
+    parts.d_step(real, labels)
+    parts.g_step()
+    assert all(torch.equal(a, b) for a, b in zip(_weights(whole), _weights(parts)))
+
+
+def test_g_step_after_a_discriminator_only_step_draws_its_own_fakes(tmp_path):
+    trainer = _trainer(tmp_path, n_critic=2)  # step 0 updates D alone: its fakes carry no graph through G
+    before = [p.detach().clone() for p in trainer.generator.parameters()]
+    trainer.train_step(*trainer.next_batch())
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))
+    stats = trainer.g_step(with_stats=True)
+    assert stats["grad_norm_g"] > 0
+    assert not all(torch.equal(a, b) for a, b in zip(before, trainer.generator.parameters()))

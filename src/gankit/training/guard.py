@@ -101,7 +101,8 @@ def roll_back(trainer: Any, error: NonFiniteLossError) -> None:
     trainer.load_state_dict(good, "the last good state")
     trainer.rollbacks = rollbacks
     trainer.set_learning_rates(trainer.total_steps)  # x rollback_lr_factor per rollback
-    trainer.run.truncate_metrics(trainer.step)
+    if trainer.strategy.is_main:  # one process owns metrics.jsonl
+        trainer.run.truncate_metrics(trainer.step)
     log.warning(
         "%s; rolled back from step %d to step %d and multiplied the learning rates by %g (now G %.3g, D %.3g); rollback %d of %d",
         error, failed_step, trainer.step, factor, trainer.opt_g.param_groups[0]["lr"], trainer.opt_d.param_groups[0]["lr"], rollbacks, limit,

@@ -188,9 +188,9 @@ class Trainer:
         state.load_training_state(self, saved, origin)
 
     def save_checkpoint(self) -> Path:
-        """Write the training state (rank 0 only; see :func:`gankit.training.state.write_checkpoint`)."""
-        if self.strategy.is_main:
-            self._good_checkpoint = state.write_checkpoint(self.run, self.checkpoint(), self.cfg.train.keep_checkpoints)
+        """Write the training state (rank 0 only); every process keeps it as the state a rollback returns to."""
+        checkpoint, keep = self.checkpoint(), self.cfg.train.keep_checkpoints
+        self._good_checkpoint = state.write_checkpoint(self.run, checkpoint, keep) if self.strategy.is_main else checkpoint.encode()
         return self.run.checkpoint_dir / checkpoint_name(self.step)
 
     def resume(self) -> Path | None:
@@ -231,9 +231,9 @@ class Trainer:
         if self.strategy.is_main:
             self.run.write_config(self.cfg)
             self.metrics_log.open_tensorboard()
+            self.run.truncate_metrics(self.step)  # after a crash: each step logged once
         self.stopper.install(max_minutes)
         total, status = self.total_steps, "finished"
-        self.run.truncate_metrics(self.step)  # after a crash: each step logged once
         self._good_checkpoint = self.checkpoint().encode()
         if self.step == 0:
             self.save_samples("epoch-0000")

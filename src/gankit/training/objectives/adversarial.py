@@ -95,7 +95,8 @@ class AdversarialObjective:
         if with_stats:
             stats["grad_norm_d"] = float(norm_d)
             stats["d_loss"] = float(d_loss.detach())
-        self.fake, self.d_logits = FakeBatch(z, fake_labels, fake), (real_out.logits, fake_out.logits)
+        self.fake = FakeBatch(z, fake_labels, fake) if keep_graph else None  # without a graph G cannot learn from it
+        self.d_logits = (real_out.logits, fake_out.logits)
         return stats
 
     def _judge(self, real: torch.Tensor, fake: torch.Tensor, real_labels: torch.Tensor | None, fake_labels: torch.Tensor | None,
