@@ -101,31 +101,9 @@ def _quiet_other_ranks(ctx) -> None:
         logging.getLogger("gankit").setLevel(logging.ERROR)
 
 
-class FIDCallback:
-    """The in-training FID every ``train.fid_every`` steps (rank 0): into metrics.jsonl and TensorBoard, and a new best
-    state kept as ``checkpoints/best.ckpt`` (see :class:`gankit.metrics.monitor.FIDMonitor`)."""
-
-    def __init__(self) -> None:
-        self.monitor = None  # built on the first measurement
-
-    def __call__(self, trainer) -> None:
-        cfg = trainer.cfg
-        if not cfg.train.fid_every or trainer.step % cfg.train.fid_every or not trainer.strategy.is_main:
-            return
-        from gankit.metrics.monitor import FIDMonitor
-
-        if self.monitor is None:
-            self.monitor = FIDMonitor(cfg.data.name, cfg.data.dir, cfg.train.fid_samples, trainer.run_dir)
-        value = self.monitor.measure(trainer.sampling_generator, trainer.sample_spec())
-        if value is None:
-            return
-        trainer.log_metrics({"step": trainer.step, "epoch": trainer.step / trainer.sampler.steps_per_epoch, "fid": value})
-        if self.monitor.is_best(value, trainer.step, "checkpoints/best.ckpt"):
-            trainer.run.save_checkpoint(trainer.checkpoint(), name="best.ckpt")
-
-
 def _resume(args: argparse.Namespace):
     """The trainer of the run in ``--resume``, with the flags a resume may change; (trainer, run dir, process context)."""
+    from gankit.evaluation.fid_callback import FIDCallback
     from gankit.run import RunDir
     from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch
     from gankit.training.state import trainer_from_checkpoint
@@ -165,6 +143,7 @@ def _resume(args: argparse.Namespace):
 
 def _start(args: argparse.Namespace, overrides: list[str]):
     """A new run's trainer from the preset and its overrides; (trainer, run dir, process context)."""
+    from gankit.evaluation.fid_callback import FIDCallback
     from gankit.training.config import load_config
     from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch, run_on_main
     from gankit.training.trainer import Trainer

@@ -123,8 +123,10 @@ def format_table(rows: list[BenchRow]) -> str:
 def run_config(config: str | os.PathLike, seed: int, runs_dir: Path, max_steps: int | None, max_minutes: float | None,
                retrain: bool, data_dir=None) -> tuple[str, ModeScore]:
     """Train (unless already trained) and score one config at one seed."""
+    from gankit.evaluation.fid_callback import FIDCallback
     from gankit.run import RunDir
     from gankit.training.config import load_config
+    from gankit.training.state import trainer_from_checkpoint
     from gankit.training.trainer import Trainer
 
     overrides = [f"train.seed={seed}"] + ([f"train.max_steps={max_steps}"] if max_steps else [])
@@ -138,14 +140,14 @@ def run_config(config: str | os.PathLike, seed: int, runs_dir: Path, max_steps: 
     found = None if retrain else RunDir(run_dir).latest_checkpoint()
     if found is not None:
         path, checkpoint = found
-        trainer = Trainer(checkpoint.training_config({"train": {"max_steps": cfg.train.max_steps}} if max_steps else None, str(path)), run_dir)
-        trainer.load_state_dict(checkpoint.to_dict(), str(path))
+        changes = {"train": {"max_steps": cfg.train.max_steps}} if max_steps else None
+        trainer = trainer_from_checkpoint(checkpoint, run_dir, str(path), changes, callbacks=(FIDCallback(),))
     else:
         if run_dir.exists():
             import shutil
 
             shutil.rmtree(run_dir)
-        trainer = Trainer(cfg, run_dir)
+        trainer = Trainer(cfg, run_dir, callbacks=(FIDCallback(),))
     if trainer.step < trainer.total_steps:
         log.info("training %s (seed %d): steps %d..%d into %s", Path(config).name, seed, trainer.step, trainer.total_steps, run_dir)
         trainer.train(max_minutes=max_minutes, progress=False)

@@ -175,7 +175,9 @@ class TrainConfig:
     num_samples: int = _field(64, min=1, max=1024)
     """Images in the progress grid written to ``samples/``."""
     fid_every: int | None = _field(None, min=1)
-    """Every this many steps, a cheap FID (domain features) goes into ``metrics.jsonl`` and the best checkpoint is kept."""
+    """Every this many steps, a cheap FID (domain features) goes into ``metrics.jsonl`` and the best checkpoint is kept
+    (by the callback ``gankit.evaluation.fid_callback.FIDCallback``, which ``gankit train`` and ``gankit bench`` hand to
+    the trainer; a ``Trainer`` built in Python measures it when given ``callbacks=(FIDCallback(),)``)."""
     fid_samples: int = _field(2000, min=10, max=50000)
     """Samples (and real training images) behind that FID."""
 
