@@ -20,7 +20,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from gankit.metrics.extractors import default_extractor
-from gankit.metrics.sampling import draw_samples
+from gankit.sampling import draw_samples
 from gankit.sampling import load_run_generator
 
 

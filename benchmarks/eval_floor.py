@@ -18,7 +18,7 @@ import torch
 
 from gankit.metrics.evaluate import evaluate_samples, format_table
 from gankit.metrics.extractors import default_extractor
-from gankit.metrics.sampling import draw_samples
+from gankit.sampling import draw_samples
 from gankit.metrics.stats_cache import real_subset
 from gankit.models import create_model
 

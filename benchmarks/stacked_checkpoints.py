@@ -16,7 +16,7 @@ import torch
 
 from gankit.metrics.extractors import default_extractor
 from gankit.metrics.modes import STACKED_SAMPLES, score_stacked
-from gankit.metrics.sampling import draw_samples
+from gankit.sampling import draw_samples
 from gankit.sampling import generator_from_state
 from gankit.run import read_checkpoint_file
 

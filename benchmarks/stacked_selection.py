@@ -21,7 +21,7 @@ import torch
 from gankit.data.base import to_unit_range
 from gankit.metrics.extractors import default_extractor
 from gankit.metrics.modes import STACKED_SAMPLES, score_stacked
-from gankit.metrics.sampling import draw_samples
+from gankit.sampling import draw_samples
 from gankit.sampling import load_run_discriminator, load_run_generator
 
 

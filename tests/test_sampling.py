@@ -170,10 +170,3 @@ def test_points_are_the_generators_raw_float32_output():
     assert points.dtype == torch.float32 and points.shape == (2500, 2)
     torch.testing.assert_close(points, z @ generator.weight.detach())
     assert points.abs().max() > 1.5  # not quantised to [-1, 1] images
-
-
-def test_the_metrics_draw_the_same_samples():
-    from gankit.metrics.sampling import draw_samples as metrics_draw
-    from gankit.sampling import draw_samples
-
-    assert metrics_draw is draw_samples

@@ -184,7 +184,7 @@ def test_eval_d_keep_scores_the_draws_d_rates_highest(isolated, ring_run, capsys
     import torch
 
     from gankit.evaluation.run_eval import samples_from_run
-    from gankit.metrics.sampling import draw_samples
+    from gankit.sampling import draw_samples
     from gankit.sampling import load_run_discriminator, load_run_generator
 
     _, run_dir = ring_run

@@ -12,7 +12,7 @@ from gankit.errors import GankitError
 from gankit.evaluation.report import build_report, no_fid_note
 from gankit.metrics.evaluate import evaluate_samples
 from gankit.metrics.evaluator import load_evaluator
-from gankit.metrics.sampling import draw_samples
+from gankit.sampling import draw_samples
 from gankit.run import RunDir
 from gankit.sampling import load_run_generator
 from tests.metrics.helpers import train_tiny_squares_evaluator

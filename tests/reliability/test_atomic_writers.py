@@ -130,7 +130,7 @@ def test_real_statistics_cache(tmp_path, monkeypatch):
 
 
 def test_best_fid(tmp_path, monkeypatch):
-    from gankit.metrics.monitor import BEST_FILE, FIDMonitor, read_best
+    from gankit.evaluation.monitor import BEST_FILE, FIDMonitor, read_best
 
     monitor = FIDMonitor("squares", None, 10, tmp_path)
     checkpoints = ["checkpoints/ckpt-000000010.ckpt", "checkpoints/ckpt-000000020.ckpt"]

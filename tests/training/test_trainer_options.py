@@ -331,7 +331,7 @@ def test_conditional_runs_keep_the_class_shares_for_sampling(tmp_path):
     _, exported = load_generator(trainer.export())
     assert exported["class_prior"] == pytest.approx(expected)
 
-    from gankit.metrics.sampling import draw_samples
+    from gankit.sampling import draw_samples
 
     seen = []
     original = trainer.sampling_generator.forward

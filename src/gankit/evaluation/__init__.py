@@ -7,5 +7,5 @@ nothing from training; the modules here read run directories, build trainers and
 * :mod:`~gankit.evaluation.evaluator_training`: training the domain evaluator, also on first use;
 * :mod:`~gankit.evaluation.bench` and :mod:`~gankit.evaluation.anchors`: ``gankit bench modes``;
 * :mod:`~gankit.evaluation.report`: ``gankit report``;
-* :mod:`~gankit.evaluation.fid_callback`: the in-training FID (``train.fid_every``), handed to the trainer.
+* :mod:`~gankit.evaluation.fid_callback` and :mod:`~gankit.evaluation.monitor`: the in-training FID (``train.fid_every``), handed to the trainer.
 """

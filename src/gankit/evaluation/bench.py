@@ -65,7 +65,7 @@ def score_samples(benchmark: str, samples: torch.Tensor, data_dir=None) -> ModeS
 
 def score_run(run_dir: str | os.PathLike, benchmark: str, seed: int = 0, data_dir=None) -> ModeScore:
     """Score the newest generator of a run on its benchmark."""
-    from gankit.metrics.sampling import draw_samples
+    from gankit.sampling import draw_samples
     from gankit.run import RunDir
 
     generator, spec = RunDir(run_dir).load_generator()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 class FIDCallback:
     """The in-training FID every ``train.fid_every`` steps (rank 0): into metrics.jsonl and TensorBoard, and a new best
-    state kept as ``checkpoints/best.ckpt`` (see :class:`gankit.metrics.monitor.FIDMonitor`)."""
+    state kept as ``checkpoints/best.ckpt`` (see :class:`gankit.evaluation.monitor.FIDMonitor`)."""
 
     def __init__(self) -> None:
         self.monitor = None  # built on the first measurement
@@ -18,7 +18,7 @@ class FIDCallback:
         cfg = trainer.cfg
         if not cfg.train.fid_every or trainer.step % cfg.train.fid_every or not trainer.strategy.is_main:
             return
-        from gankit.metrics.monitor import FIDMonitor
+        from gankit.evaluation.monitor import FIDMonitor
 
         if self.monitor is None:
             self.monitor = FIDMonitor(cfg.data.name, cfg.data.dir, cfg.train.fid_samples, trainer.run_dir)

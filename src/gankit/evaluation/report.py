@@ -181,7 +181,7 @@ def no_fid_note(run_dir: Path, records: list[dict]) -> str:
 
 def build_report(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0) -> str:
     """The HTML page of the run in ``run_dir``."""
-    from gankit.metrics.monitor import read_best
+    from gankit.evaluation.monitor import read_best
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():

@@ -66,7 +66,7 @@ def default_num(dataset: DatasetSpec) -> int:
 def samples_from_run(run_dir: str | os.PathLike, checkpoint: str | None, num: int, seed: int,
                      d_keep: float | None = None) -> torch.Tensor:
     """``num`` samples of the run's generator; with ``d_keep``, the ones its discriminator rates most real."""
-    from gankit.metrics.sampling import draw_samples
+    from gankit.sampling import draw_samples
     from gankit.sampling import candidates_for, select_by_discriminator
 
     run = RunDir(run_dir)

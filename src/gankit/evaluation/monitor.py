@@ -1,6 +1,6 @@
 """A cheap FID during training, and which step scored best so far.
 
-The trainer calls :meth:`FIDMonitor.measure` every ``train.fid_every`` steps:
+The FID callback (:mod:`gankit.evaluation.fid_callback`) calls :meth:`FIDMonitor.measure` every ``train.fid_every`` steps:
 ``train.fid_samples`` generated samples against as many cached real training
 features (Heusel et al. 2017's FID on the domain evaluator's features; on the
 points themselves for 2D data). The best step is recorded in ``best.json`` of
@@ -66,7 +66,7 @@ class FIDMonitor:
     def measure(self, generator: nn.Module, spec: dict) -> float | None:
         """FID of ``num`` fresh samples of ``generator`` (its :func:`gankit.models.generator_spec`), or None when no
         extractor is available for the dataset."""
-        from gankit.metrics.sampling import draw_samples
+        from gankit.sampling import draw_samples
 
         if not self._prepare():
             return None
