@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_tool(name: str) -> ModuleType:
-    """docs/tools/<name>.py as a module, loaded once per test session."""
+    """docs/tools/<name>.py as a module, loaded once per pytest run."""
     key = f"gankit_docs_tools_{name}"
     if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(key, ROOT / "docs" / "tools" / f"{name}.py")

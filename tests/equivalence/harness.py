@@ -336,7 +336,7 @@ def _has_idx(directory: Path) -> bool:
 
 @dataclass
 class DataSource:
-    """Where a data set comes from for this session: ``data_dir`` (None: the default root), or why it is skipped."""
+    """Where a data set comes from for this run: ``data_dir`` (None: the default root), or why it is skipped."""
 
     fingerprint: str = ""
     data_dir: str | None = None

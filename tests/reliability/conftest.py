@@ -2,7 +2,7 @@
 
 Every subprocess is a real ``python -m gankit train``; faults are injected by
 ``faults/sitecustomize.py`` (selected with ``GANKIT_FAULT``), never by changing gankit.
-The reference run is uninterrupted and computed once per test session.
+The reference run is uninterrupted and computed once per pytest run.
 """
 
 from __future__ import annotations
