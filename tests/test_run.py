@@ -368,3 +368,14 @@ def test_a_trainers_state_written_through_the_typed_checkpoint_is_the_same_file(
     assert list(typed.to_dict()) == list(state)
     assert typed.encode() == encode_checkpoint(state)
     assert Checkpoint.from_dict(state).encode() == encode_checkpoint(state)
+
+
+def test_best_and_metrics_are_read_as_untrusted_data(tmp_path):
+    run = RunDir(tmp_path)
+    assert run.read_best() is None and run.read_metrics() == []
+    run.best_path.write_text('{"step": 3, "fid": "low"}')
+    assert run.read_best() is None  # a FID that is not a number is no record
+    run.write_best(7, 2.5, "checkpoints/best.ckpt")
+    assert run.read_best() == {"step": 7, "fid": 2.5, "checkpoint": "checkpoints/best.ckpt"}
+    run.metrics_path.write_text('{"step": 1, "d_loss": 0.5}\n{"step": 2, "d_lo')  # the last line cut by a crash
+    assert run.read_metrics() == [{"step": 1, "d_loss": 0.5}]

@@ -130,13 +130,14 @@ def test_real_statistics_cache(tmp_path, monkeypatch):
 
 
 def test_best_fid(tmp_path, monkeypatch):
-    from gankit.evaluation.monitor import BEST_FILE, FIDMonitor, read_best
+    from gankit.evaluation.monitor import FIDMonitor
+    from gankit.run import RunDir
 
     monitor = FIDMonitor("squares", None, 10, tmp_path)
     checkpoints = ["checkpoints/ckpt-000000010.ckpt", "checkpoints/ckpt-000000020.ckpt"]
     _second_write_fails_and_keeps_the_first(monkeypatch, tmp_path, lambda i: monitor.is_best(4.0 - i, 10 * (i + 1), checkpoints[i]))
-    assert (tmp_path / BEST_FILE).read_text() == '{"step": 10, "fid": 4.0, "checkpoint": "checkpoints/ckpt-000000010.ckpt"}\n'
-    assert read_best(tmp_path) == {"step": 10, "fid": 4.0, "checkpoint": checkpoints[0]}
+    assert (tmp_path / "best.json").read_text() == '{"step": 10, "fid": 4.0, "checkpoint": "checkpoints/ckpt-000000010.ckpt"}\n'
+    assert RunDir(tmp_path).read_best() == {"step": 10, "fid": 4.0, "checkpoint": checkpoints[0]}
 
 
 def test_training_curves(tmp_path, monkeypatch):

@@ -9,7 +9,6 @@ the run directory, so it survives a resume.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -20,11 +19,10 @@ from torch import nn
 from gankit.data import DatasetSpec
 from gankit.errors import GankitError
 from gankit.metrics.fid import fid
-from gankit.run.files import atomic_write
+from gankit.run import RunDir
 
 log = logging.getLogger("gankit")
 
-BEST_FILE = "best.json"
 SAMPLE_SEED = 12345  # the same noise at every measurement, so the curve shows the generator changing, not the noise
 
 
@@ -46,7 +44,7 @@ class FIDMonitor:
         self.disabled = False
         self._extractor = None
         self._reference = None
-        best = read_best(self.run_dir)
+        best = RunDir(self.run_dir).read_best()
         self.best_fid = best["fid"] if best else math.inf
 
     def _prepare(self) -> bool:
@@ -78,14 +76,5 @@ class FIDMonitor:
         if not value < self.best_fid:
             return False
         self.best_fid = value
-        atomic_write(self.run_dir / BEST_FILE, json.dumps({"step": step, "fid": value, "checkpoint": checkpoint}) + "\n")
+        RunDir(self.run_dir).write_best(step, value, checkpoint)
         return True
-
-
-def read_best(run_dir: str | os.PathLike) -> dict | None:
-    """The run's ``best.json`` (step, fid, checkpoint), or None."""
-    try:
-        best = json.loads((Path(run_dir) / BEST_FILE).read_text())
-        return best if isinstance(best, dict) and isinstance(best.get("fid"), (int, float)) else None
-    except (OSError, ValueError):
-        return None

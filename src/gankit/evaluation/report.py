@@ -18,7 +18,7 @@ import torch
 from gankit.data import DatasetSpec
 from gankit.errors import ConfigError, GankitError
 from gankit.metrics.evaluator import EvaluatorMissingError
-from gankit.training.plots import read_metrics
+from gankit.run import RunDir
 
 log = logging.getLogger("gankit")
 
@@ -158,7 +158,6 @@ def no_fid_note(run_dir: Path, records: list[dict]) -> str:
     """Why a run has no FID curve: ``train.fid_every`` is unset, no measurement is due yet, or the
     in-training FID was off (no domain evaluator for the dataset when the run trained)."""
     from gankit.metrics.extractors import default_extractor
-    from gankit.run import RunDir
 
     cfg = RunDir(run_dir).read_config()
     every, name = cfg.train.fid_every, cfg.data.name
@@ -181,13 +180,11 @@ def no_fid_note(run_dir: Path, records: list[dict]) -> str:
 
 def build_report(run_dir: str | os.PathLike, num: int = 2000, seed: int = 0) -> str:
     """The HTML page of the run in ``run_dir``."""
-    from gankit.evaluation.monitor import read_best
-
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise ConfigError(f"{run_dir}: not a gankit run directory (no config.yaml)")
-    records = read_metrics(run_dir / "metrics.jsonl")
-    best = read_best(run_dir)
+    run = RunDir(run_dir)
+    records, best = run.read_metrics(), run.read_best()
     parts = [f"<h1>gankit run: {html.escape(str(run_dir))}</h1>"]
     steps = max((r.get("step", 0) for r in records), default=0)
     summary = f"{steps} steps logged"

@@ -15,6 +15,7 @@ archives). A run directory holds::
     RUN/tensorboard/                     the same records as TensorBoard scalars            metrics_log().open_tensorboard
     RUN/loss_curve.png                   the losses against steps                           write_loss_curve
     RUN/eval.json                        what ``gankit eval`` measured                     write_eval / read_eval
+    RUN/best.json                        the best in-training FID's step and checkpoint     write_best / read_best
 
 The trainer's side::
 
@@ -65,7 +66,7 @@ from gankit.run.export import EXPORT_FORMAT, load_export, migrate_export_spec, r
 from gankit.run.files import (
     append_jsonl, atomic_path, atomic_write, check_format, remove_stale_temporaries, truncate_jsonl,
 )
-from gankit.run.metrics import MetricsLog, write_loss_curve
+from gankit.run.metrics import MetricsLog, read_metrics, write_loss_curve
 from gankit.run.samples import is_points, write_samples_file
 
 __all__ = [
@@ -87,7 +88,7 @@ class RunDir:
         path: the run directory (created on the first write).
 
     Attributes:
-        path, config_path, checkpoint_dir, export_dir, samples_dir, metrics_path, eval_path, loss_curve_path:
+        path, config_path, checkpoint_dir, export_dir, samples_dir, metrics_path, eval_path, best_path, loss_curve_path:
             where each part lives.
     """
 
@@ -99,6 +100,7 @@ class RunDir:
         self.samples_dir = self.path / "samples"
         self.metrics_path = self.path / "metrics.jsonl"
         self.eval_path = self.path / "eval.json"
+        self.best_path = self.path / "best.json"
         self.loss_curve_path = self.path / "loss_curve.png"
 
     def __repr__(self) -> str:
@@ -173,6 +175,22 @@ class RunDir:
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one JSON record (one line) to ``metrics.jsonl``."""
         append_jsonl(self.metrics_path, record)
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """The records of ``metrics.jsonl``, oldest first (none before the first)."""
+        return read_metrics(self.metrics_path)
+
+    def write_best(self, step: int, fid: float, checkpoint: str) -> Path:
+        """Record the best in-training FID so far, the step that scored it and its checkpoint (relative to the run)."""
+        return atomic_write(self.best_path, json.dumps({"step": step, "fid": fid, "checkpoint": checkpoint}) + "\n")
+
+    def read_best(self) -> dict[str, Any] | None:
+        """What :meth:`write_best` recorded (step, fid, checkpoint), or None when there is nothing valid."""
+        try:
+            best = json.loads(self.best_path.read_text())
+        except (OSError, ValueError):
+            return None
+        return best if isinstance(best, dict) and isinstance(best.get("fid"), (int, float)) else None
 
     def metrics_log(self) -> MetricsLog:
         """A writer of ``metrics.jsonl`` records that can mirror them to ``tensorboard/`` (see :class:`MetricsLog`)."""

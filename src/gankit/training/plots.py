@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from gankit.run.files import atomic_path
-
-
-def read_metrics(path: str | Path) -> list[dict]:
-    path = Path(path)
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text().splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line cut by a crash
-    return records
+from gankit.run.metrics import read_metrics
 
 
 def plot_training_curves(metrics_path: str | Path, out_path: str | Path) -> Path | None:
