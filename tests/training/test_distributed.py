@@ -24,7 +24,8 @@ from gankit.cli import main
 from gankit.errors import ConfigError
 from gankit.run import read_checkpoint_file
 from gankit.training.config import TrainConfig
-from gankit.training.distributed import resolve_batch, run_on_main
+from gankit.training.distributed import run_on_main
+from gankit.training.strategy import resolve_batch
 
 TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
 STEPS = 6

@@ -105,7 +105,7 @@ def _resume(args: argparse.Namespace):
     """The trainer of the run in ``--resume``, with the flags a resume may change; (trainer, run dir, process context)."""
     from gankit.evaluation.fid_callback import FIDCallback
     from gankit.run import RunDir
-    from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch
+    from gankit.training.distributed import DistributedStrategy, init_distributed
     from gankit.training.state import trainer_from_checkpoint
 
     if args.config:
@@ -135,8 +135,6 @@ def _resume(args: argparse.Namespace):
     _quiet_other_ranks(ctx)
     strategy = DistributedStrategy(ctx) if ctx else None
     trainer = trainer_from_checkpoint(checkpoint, run_dir, str(path), changes, strategy=strategy, callbacks=(FIDCallback(),))
-    if strategy is None:
-        resolve_batch(trainer.cfg.train, 1)
     log.info("resuming %s from step %d (%s)", run_dir, trainer.step, path.name)
     return trainer, run_dir, ctx
 
@@ -145,7 +143,8 @@ def _start(args: argparse.Namespace, overrides: list[str]):
     """A new run's trainer from the preset and its overrides; (trainer, run dir, process context)."""
     from gankit.evaluation.fid_callback import FIDCallback
     from gankit.training.config import load_config
-    from gankit.training.distributed import DistributedStrategy, init_distributed, resolve_batch, run_on_main
+    from gankit.training.distributed import DistributedStrategy, init_distributed, run_on_main
+    from gankit.training.strategy import resolve_batch
     from gankit.training.trainer import Trainer
 
     if not args.config:
@@ -154,7 +153,7 @@ def _start(args: argparse.Namespace, overrides: list[str]):
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.config).stem
     ctx = init_distributed(cfg.train.device)
     _quiet_other_ranks(ctx)
-    resolve_batch(cfg.train, ctx.world_size if ctx else 1)
+    resolve_batch(cfg.train, ctx.world_size if ctx else 1)  # a batch that does not split fails before --overwrite deletes
     run_on_main(ctx, lambda: _prepare_run_dir(run_dir, args.overwrite))
     trainer = Trainer(cfg, run_dir, strategy=DistributedStrategy(ctx) if ctx else None, callbacks=(FIDCallback(),))
     return trainer, run_dir, ctx

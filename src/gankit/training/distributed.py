@@ -48,7 +48,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from gankit.errors import ConfigError, GankitError
-from gankit.training.config import Config, TrainConfig
 from gankit.training.guard import NonFiniteLossError
 from gankit.training.setup import resolve_device
 from gankit.training.strategy import SingleProcess
@@ -135,27 +134,6 @@ def current_context() -> DistContext:
     return DistContext(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")), backend, device)
 
 
-def resolve_batch(train: TrainConfig, world_size: int) -> int:
-    """Set and return ``train.batch_per_process`` = global batch / processes.
-
-    Raises:
-        ConfigError: the global batch does not split evenly, or a given per-process batch disagrees.
-    """
-    if train.batch_size % world_size:
-        raise ConfigError(
-            f"train.batch_size: the global batch {train.batch_size} does not split evenly over {world_size} processes; "
-            f"use a multiple of {world_size}"
-        )
-    per_process = train.batch_size // world_size
-    if train.batch_per_process is not None and train.batch_per_process != per_process:
-        raise ConfigError(
-            f"train.batch_per_process: {train.batch_per_process} x {world_size} processes is not the global batch "
-            f"train.batch_size={train.batch_size}; set one of them so that they agree (or leave batch_per_process empty)"
-        )
-    train.batch_per_process = per_process
-    return per_process
-
-
 def _flag_tensor(ctx: DistContext, value: float) -> torch.Tensor:
     return torch.tensor([value], dtype=torch.float64 if ctx.backend == "gloo" else torch.float32, device=ctx.device)
 
@@ -226,9 +204,6 @@ class DistributedStrategy(SingleProcess):
     def load_data(self, load: Callable[[], Any]) -> Any:
         with local_leader_first(self.ctx):  # one process per node fetches and decodes; the others map its cache
             return load()
-
-    def prepare(self, cfg: Config) -> None:
-        resolve_batch(cfg.train, self.world_size)
 
     # ---------------------------------------------------- slices of the global batch
     def local(self, draw: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from gankit.errors import ConfigError
+from gankit.training.config import TrainConfig
 from gankit.training.guard import NonFiniteLossError
 
 
@@ -26,7 +28,8 @@ class SingleProcess:
     """False on every process of a distributed run but rank 0: those write no files."""
 
     def prepare(self, cfg: Any) -> None:
-        """Called first, with the trainer's config (a distributed run works out its per-process batch)."""
+        """Called first, with the trainer's config: works out the per-process batch (here the whole batch)."""
+        resolve_batch(cfg.train, self.world_size)
 
     def setup(self, trainer: Any) -> None:
         """Called once the trainer has built its networks and objective."""
@@ -61,3 +64,24 @@ class SingleProcess:
 
     def share_labels(self, labels: torch.Tensor) -> torch.Tensor:
         return labels
+
+
+def resolve_batch(train: TrainConfig, world_size: int) -> int:
+    """Set and return ``train.batch_per_process`` = global batch / processes.
+
+    Raises:
+        ConfigError: the global batch does not split evenly, or a given per-process batch disagrees.
+    """
+    if train.batch_size % world_size:
+        raise ConfigError(
+            f"train.batch_size: the global batch {train.batch_size} does not split evenly over {world_size} processes; "
+            f"use a multiple of {world_size}"
+        )
+    per_process = train.batch_size // world_size
+    if train.batch_per_process is not None and train.batch_per_process != per_process:
+        raise ConfigError(
+            f"train.batch_per_process: {train.batch_per_process} x {world_size} processes is not the global batch "
+            f"train.batch_size={train.batch_size}; set one of them so that they agree (or leave batch_per_process empty)"
+        )
+    train.batch_per_process = per_process
+    return per_process
