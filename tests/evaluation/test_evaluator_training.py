@@ -8,7 +8,8 @@ import torch
 from gankit.data import DatasetSpec
 from gankit.errors import ConfigError
 from gankit.evaluation import evaluator_training
-from gankit.evaluation.evaluator_training import ensure_evaluator, evaluator_dataset
+from gankit.evaluation.evaluator_training import ensure_evaluator
+from gankit.metrics.extractors import evaluator_dataset
 from gankit.metrics.evaluator import auto_epochs, load_evaluator
 from tests.metrics.helpers import TINY, train_tiny
 

@@ -32,7 +32,7 @@ from gankit.metrics.evaluator import (
     load_evaluator,
     save_evaluator,
 )
-from gankit.metrics.extractors import FeatureExtractor, default_extractor
+from gankit.metrics.extractors import FeatureExtractor, default_extractor, evaluator_dataset
 
 log = logging.getLogger("gankit")
 
@@ -115,11 +115,6 @@ def _train_evaluator(spec: DatasetSpec, cfg: EvaluatorConfig, progress: bool) ->
     evaluator = DomainEvaluator(net, meta)
     meta["test_accuracy"] = evaluator.accuracy_on(test)
     return evaluator
-
-
-def evaluator_dataset(spec: DatasetSpec) -> DatasetSpec:
-    """The data whose evaluator scores ``spec``: Stacked MNIST is scored with the MNIST evaluator on each channel."""
-    return DatasetSpec("mnist", spec.data_dir) if spec.name == "stacked-mnist" else spec
 
 
 def ensure_evaluator(dataset: DatasetSpec | str, data_dir: str | os.PathLike | None = None,

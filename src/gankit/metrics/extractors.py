@@ -67,6 +67,11 @@ class StackedExtractor:
         return torch.stack([self.digits(samples[:, c:c + 1]).probs.argmax(dim=1) for c in range(3)], dim=1)
 
 
+def evaluator_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """The data whose evaluator scores ``spec``: Stacked MNIST is scored with the MNIST evaluator on each channel."""
+    return DatasetSpec("mnist", spec.data_dir) if spec.name == "stacked-mnist" else spec
+
+
 def default_extractor(dataset: DatasetSpec | str, data_dir: str | os.PathLike | None = None, kind: str = "domain",
                       inception_weights: str | os.PathLike | None = None) -> FeatureExtractor:
     """The extractor that fits ``dataset`` (``kind="domain"``), or Inception-V3 (``kind="inception"``).
@@ -85,7 +90,7 @@ def default_extractor(dataset: DatasetSpec | str, data_dir: str | os.PathLike | 
 
     spec = DatasetSpec.of(dataset, data_dir)
     if spec.name == "stacked-mnist":
-        return StackedExtractor(load_evaluator(DatasetSpec("mnist", spec.data_dir)))
+        return StackedExtractor(load_evaluator(evaluator_dataset(spec)))
     if spec.load("train").images.ndim == 2:
         return IdentityExtractor()
     return load_evaluator(spec)
