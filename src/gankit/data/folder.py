@@ -119,7 +119,7 @@ class ImageRejected(Exception):
     """An image file was read but is not acceptable (too large, empty)."""
 
 
-def _to_8bit(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+def to_8bit(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
     """Any Pillow mode -> "L" or "RGB" with transparency composited onto ``background``."""
     mode = img.mode
     if mode in _SIXTEEN_BIT_MODES:
@@ -184,7 +184,7 @@ def decode_image(path: str | os.PathLike, options: ImageOptions) -> np.ndarray:
             img = ImageOps.exif_transpose(img)
         except Exception:  # a malformed EXIF block: keep the pixels as stored
             pass
-        img = _to_8bit(img, options.background)
+        img = to_8bit(img, options.background)
     img = img.convert("L") if options.channels == 1 else img.convert("RGB")
     img = fit_square(img, options.size, options.fit, options.background)
     array = np.asarray(img, dtype=np.uint8)
