@@ -12,3 +12,13 @@ def load(path, device="cpu", generator=None):
     from gankit.hub import load as load_pipeline
 
     return load_pipeline(path, device=device, generator=generator)
+
+
+def train(generator, discriminator, data, run_dir, steps, latent_dim, **options):
+    """Train your own generator and discriminator on your own data with gankit's loop, losses and checkpoints.
+
+    Returns the trained generator as a pipeline; see :func:`gankit.training.custom.train` for the options.
+    """
+    from gankit.training.custom import train as train_custom
+
+    return train_custom(generator, discriminator, data, run_dir, steps, latent_dim, **options)

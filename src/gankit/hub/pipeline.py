@@ -216,7 +216,7 @@ def read_source(path: str | Path, generator: nn.Module | None = None) -> Source:
             "export/generator.json, generator.json, config.json + model.safetensors)")
     found = run.latest_checkpoint()
     if found is not None:
-        source = _from_checkpoint(found[1], str(found[0]), generator)
+        source = _from_checkpoint(found[1], str(found[0]), generator, str(path))
     elif (run.export_dir / "generator.json").is_file():
         source = read_source(run.export_dir, generator)
     else:
@@ -225,10 +225,10 @@ def read_source(path: str | Path, generator: nn.Module | None = None) -> Source:
     return source
 
 
-def _from_checkpoint(checkpoint: Any, origin: str, generator: nn.Module | None) -> Source:
+def _from_checkpoint(checkpoint: Any, origin: str, generator: nn.Module | None, path: str | None = None) -> Source:
     if checkpoint.model_name == CUSTOM_MODEL or generator is not None:
         spec = {**checkpoint.generator_spec(), "step": checkpoint.step}
-        return Source(load_custom(generator, checkpoint.sampling_weights, origin), spec, origin, checkpoint.config)
+        return Source(load_custom(generator, checkpoint.sampling_weights, origin, path), spec, origin, checkpoint.config)
     module, spec = checkpoint.build_generator(origin)
     return Source(module, {**spec, "step": checkpoint.step}, origin, checkpoint.config)
 
@@ -247,12 +247,13 @@ def _from_export(directory: Path, generator: nn.Module) -> Source:
     return Source(load_custom(generator, weights, str(directory)), spec, str(directory))
 
 
-def load_custom(generator: nn.Module | None, weights: dict[str, torch.Tensor], origin: str) -> nn.Module:
+def load_custom(generator: nn.Module | None, weights: dict[str, torch.Tensor], origin: str, path: str | None = None) -> nn.Module:
     """The user's ``generator`` with the saved ``weights``; the run stores weights only, not the class that uses them."""
     if generator is None:
+        path = path or origin
         raise CheckpointError(
-            f"{origin}: holds the weights of a custom generator (your own nn.Module class); build one and pass it: "
-            f"gankit.load({origin!r}, generator=MyGenerator(...))")
+            f"{path}: holds the weights of a custom generator (your own nn.Module class); build one and pass it: "
+            f"gankit.load({path!r}, generator=MyGenerator(...))")
     try:
         generator.load_state_dict(weights)
     except (RuntimeError, ValueError, TypeError) as exc:

@@ -115,8 +115,12 @@ def write_checkpoint(run: RunDir, checkpoint: Checkpoint, keep: int) -> bytes:
 def trainer_from_checkpoint(checkpoint: Checkpoint, run_dir: Path, origin: str, overrides: dict[str, Any] | None = None,
                             strategy: Any = None, callbacks: tuple = ()) -> Any:
     """Rebuild a trainer from the config stored in ``checkpoint`` (with ``overrides`` by section), then load the state."""
+    from gankit.training.setup import CUSTOM, ConfigError
     from gankit.training.trainer import Trainer
 
+    if checkpoint.model_name == CUSTOM:
+        raise ConfigError(f"{origin}: a run of your own networks and data ('custom'); continue it in Python: "
+                          "gankit.train(generator=..., discriminator=..., data=..., run_dir=..., resume=True)")
     trainer = Trainer(checkpoint.training_config(overrides, origin), run_dir, strategy=strategy, callbacks=callbacks)
     trainer.load_state_dict(checkpoint, origin)
     return trainer
