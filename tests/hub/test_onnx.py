@@ -11,7 +11,7 @@ from gankit.cli import main
 from gankit.errors import CheckpointError, ConfigError
 from gankit.hub import GeneratorPipeline
 from gankit.hub.onnx import ONNX_FORMAT, ONNX_UNSUPPORTED, read_onnx_metadata
-from gankit.models import MODELS
+from gankit.models import MODELS, create_model, generator_spec
 from tests.hub.conftest import tiny_generator
 
 ort = pytest.importorskip("onnxruntime")
@@ -23,9 +23,25 @@ def test_unsupported_families_are_registered_models_with_a_reason():
     assert all(isinstance(reason, str) and reason for reason in ONNX_UNSUPPORTED.values())
 
 
-@pytest.mark.parametrize("name", MODELS.names())
+VARIANTS = {  # generator options that change G's graph, beyond each family's tiny defaults
+    "dcgan-skip_excitation": ("dcgan", (3, 32, 32), 0, {"g_width": 8, "d_width": 8, "skip_excitation": True}),
+    "dcgan-g_dense": ("dcgan", (1, 28, 28), 0, {"g_width": 8, "d_width": 8, "g_dense": 1}),
+    "dcgan_cond-embed": ("dcgan_cond", (1, 28, 28), 3, {"g_width": 8, "d_width": 8, "conditioning": "embed"}),
+    "hybrid-dcgan-codes": ("hybrid", (1, 28, 28), 0, {"g_width": 8, "d_width": 8, "generator": "dcgan", "components": 3}),
+}
+
+
+def _variant(key: str):
+    name, shape, num_classes, options = VARIANTS[key]
+    torch.manual_seed(0)
+    generator = create_model(name, shape, 8, num_classes, **options).generator.eval()
+    return generator, generator_spec(name, shape, 8, num_classes, options)
+
+
+@pytest.mark.parametrize("name", MODELS.names() + sorted(VARIANTS))
 def test_onnxruntime_matches_torch(name, tmp_path):
-    generator, spec = tiny_generator(name)
+    generator, spec = _variant(name) if name in VARIANTS else tiny_generator(name)
+    name = spec["model"]
     g = GeneratorPipeline(generator, spec, origin=name)
     path = tmp_path / f"{name}.onnx"
     if name in ONNX_UNSUPPORTED:
