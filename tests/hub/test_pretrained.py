@@ -46,7 +46,7 @@ def test_layout_version_and_card(tiny_run, tmp_path):
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: gankit\n")
     assert "| fid | 23.5 | 12.2 |" in card and "| precision | 0.81 | 0.845 |" in card and "evaluator-abc" in card
-    assert "![16 samples, seed 0](samples.png)" in card
+    assert "![16 samples, seed 0](samples.png)" in card and "not a shipped preset" in card
     with Image.open(out / "samples.png") as grid:
         assert grid.size == (4 * 30 + 2, 4 * 30 + 2)  # 4x4 images of 28 px with 2 px of padding
     assert torch.equal(gankit.load(out).sample(16, seed=0), gankit.load(tiny_run).sample(16))
@@ -127,3 +127,13 @@ def test_bad_model_directory_via_the_cli(bad_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("gankit: error: ") and needle in err and "Traceback" not in err
     assert not (tmp_path / "x.onnx").exists()
+
+
+def test_the_card_names_the_preset_a_run_follows():
+    from gankit.hub.pretrained import matching_preset
+    from gankit.training.config import config_to_dict, load_config
+
+    config = config_to_dict(load_config("mnist_dcgan", ["train.max_steps=5", "train.seed=3", "data.dir=/elsewhere"]))
+    assert matching_preset(config) == "mnist_dcgan"  # length, seed and data root do not change the recipe
+    config["optim"]["lr_g"] = 1e-4
+    assert matching_preset(config) is None

@@ -101,11 +101,13 @@ def model_card(pipeline: Pipeline, grid: Path | None, num: int, seed: int) -> st
              f"A `{spec['model']}` {pipeline.kind} trained with gankit{step} on `{data}`, written by gankit {__version__} "
              f"(model format {HF_FORMAT}).", ""]
     if config:
-        recipe = {k: config[k] for k in ("data", "model", "loss", "optim", "reg", "ema", "augment") if k in config}
         import yaml
 
-        lines += ["## Training recipe", "", "The run's resolved config (all of it is `training_config` in config.json):",
-                  "", "```yaml", yaml.safe_dump(recipe, sort_keys=False).rstrip(), "```", ""]
+        recipe = {k: config[k] for k in RECIPE if k in config}
+        preset = matching_preset(config)
+        where = (f"the shipped preset `{preset}` (`gankit train {preset}`), whose" if preset else "not a shipped preset; its")
+        lines += ["## Training recipe", "", f"The run follows {where} resolved config is (all of it, `train` included, is "
+                  "`training_config` in config.json):", "", "```yaml", yaml.safe_dump(recipe, sort_keys=False).rstrip(), "```", ""]
     lines += _evaluation_lines(pipeline.evaluation)
     if grid is not None:
         lines += ["## Samples", "", f"![{num} samples, seed {seed}]({GRID_NAME})", "",
@@ -115,6 +117,29 @@ def model_card(pipeline: Pipeline, grid: Path | None, num: int, seed: int) -> st
     if spec["model"] == CUSTOM_MODEL:
         lines += ["The generator is a custom class: pass an instance, `gankit.load(DIR, generator=MyGenerator())`.", ""]
     return "\n".join(lines)
+
+
+RECIPE = ("data", "model", "loss", "optim", "reg", "ema", "augment")
+"""The config sections that make a recipe; ``train`` (length, seed, device, logging) does not change what is trained."""
+
+
+def matching_preset(config: dict[str, Any]) -> str | None:
+    """The shipped preset whose resolved recipe (:data:`RECIPE`, the data root aside) is ``config``'s, or None."""
+    from gankit.training.config import config_to_dict, load_config, preset_names
+
+    def recipe(raw: dict[str, Any]) -> dict[str, Any]:
+        picked = {k: raw.get(k) for k in RECIPE}
+        picked["data"] = {k: v for k, v in (picked["data"] or {}).items() if k != "dir"}
+        return picked
+
+    wanted = recipe(config)
+    for name in preset_names():
+        try:
+            if recipe(config_to_dict(load_config(name))) == wanted:
+                return name
+        except GankitError:
+            continue
+    return None
 
 
 def _evaluation_lines(record: dict[str, Any] | None) -> list[str]:
