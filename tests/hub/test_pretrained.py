@@ -46,7 +46,7 @@ def test_layout_version_and_card(tiny_run, tmp_path):
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: gankit\n")
     assert "| fid | 23.5 | 12.2 |" in card and "| precision | 0.81 | 0.845 |" in card and "evaluator-abc" in card
-    assert "![16 samples, seed 0](samples.png)" in card and "not a shipped preset" in card
+    assert "![16 samples, seed 0](samples.png)" in card and "The run follows no shipped preset." in card
     with Image.open(out / "samples.png") as grid:
         assert grid.size == (4 * 30 + 2, 4 * 30 + 2)  # 4x4 images of 28 px with 2 px of padding
     assert torch.equal(gankit.load(out).sample(16, seed=0), gankit.load(tiny_run).sample(16))

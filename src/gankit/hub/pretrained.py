@@ -95,19 +95,20 @@ def model_card(pipeline: Pipeline, grid: Path | None, num: int, seed: int) -> st
     """``README.md``: front matter for the Hub, what was trained, the evaluation figures and floors, the grid, usage."""
     spec, config = pipeline.spec, pipeline.config or {}
     data = config.get("data", {}).get("name", "unknown data")
-    step = f" for {spec['step']:,} steps" if isinstance(spec.get("step"), int) else ""
+    step = f"{spec['step']:,} training steps" if isinstance(spec.get("step"), int) else "training"
     lines = ["---", "library_name: gankit", "tags:", "- gankit", "- gan", "---", "",
              f"# {spec['model']} on {data}", "",
-             f"A `{spec['model']}` {pipeline.kind} trained with gankit{step} on `{data}`, written by gankit {__version__} "
+             f"The `{spec['model']}` {pipeline.kind} of a gankit run: {step} on `{data}`; saved by gankit {__version__} "
              f"(model format {HF_FORMAT}).", ""]
     if config:
         import yaml
 
         recipe = {k: config[k] for k in RECIPE if k in config}
         preset = matching_preset(config)
-        where = (f"the shipped preset `{preset}` (`gankit train {preset}`), whose" if preset else "not a shipped preset; its")
-        lines += ["## Training recipe", "", f"The run follows {where} resolved config is (all of it, `train` included, is "
-                  "`training_config` in config.json):", "", "```yaml", yaml.safe_dump(recipe, sort_keys=False).rstrip(), "```", ""]
+        follows = f"the shipped preset `{preset}` (`gankit train {preset}`)" if preset else "no shipped preset"
+        lines += ["## Training recipe", "", f"The run follows {follows}. Its resolved recipe (the whole config, `train` "
+                  "included, is `training_config` in config.json):", "", "```yaml",
+                  yaml.safe_dump(recipe, sort_keys=False).rstrip(), "```", ""]
     lines += _evaluation_lines(pipeline.evaluation)
     if grid is not None:
         lines += ["## Samples", "", f"![{num} samples, seed {seed}]({GRID_NAME})", "",
