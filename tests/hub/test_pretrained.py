@@ -36,6 +36,7 @@ def test_layout_version_and_card(tiny_run, tmp_path):
         "version": 1, "gankit_version": gankit.__version__, "dataset": "squares", "extractor": "evaluator-abc",
         "evaluator": {"id": "evaluator-abc"}, "num": 100, "seed": 0,
         "metrics": {"fid": 23.5, "precision": 0.81}, "floor": {"fid": 12.2, "precision": 0.845},
+        "modes": {"modes": 7, "num_modes": 8, "high_quality": 0.9}, "modes_floor": {"modes": 8, "num_modes": 8, "high_quality": 0.989},
     })
     out = gankit.load(tiny_run).save_pretrained(tmp_path / "hf", num_samples=16)
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors", "samples.png"]
@@ -46,6 +47,7 @@ def test_layout_version_and_card(tiny_run, tmp_path):
     card = (out / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: gankit\n")
     assert "| fid | 23.5 | 12.2 |" in card and "| precision | 0.81 | 0.845 |" in card and "evaluator-abc" in card
+    assert "| modes | 7/8 | 8/8 |" in card and "| high_quality | 0.9 | 0.989 |" in card
     assert "![16 samples, seed 0](samples.png)" in card and "The run follows no shipped preset." in card
     with Image.open(out / "samples.png") as grid:
         assert grid.size == (4 * 30 + 2, 4 * 30 + 2)  # 4x4 images of 28 px with 2 px of padding

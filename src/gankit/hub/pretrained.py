@@ -151,10 +151,19 @@ def _evaluation_lines(record: dict[str, Any] | None) -> list[str]:
     evaluator = (record.get("evaluator") or {}).get("id") or record.get("extractor", "?")
     rows = ["| figure | value | floor |", "| --- | --- | --- |"]
     rows += [f"| {name} | {_figure(value)} | {_figure(floors.get(name))} |" for name, value in record["metrics"].items()]
+    modes, modes_floor = record.get("modes"), record.get("modes_floor") or {}
+    if isinstance(modes, dict):  # the mode benchmarks (2D mixtures, Stacked MNIST)
+        rows.append(f"| modes | {_covered(modes)} | {_covered(modes_floor)} |")
+        rows += [f"| {key} | {_figure(modes.get(key))} | {_figure(modes_floor.get(key))} |"
+                 for key in ("high_quality", "reverse_kl", "channel_kl") if modes.get(key) is not None]
     return ["## Evaluation", "",
             f"`gankit eval` on {record.get('num', '?')} samples (seed {record.get('seed', '?')}) against "
             f"`{record.get('dataset', '?')}`, evaluator `{evaluator}`. The floor is the same figure for real held-out "
             "data against the training data: the best a generator can be expected to reach.", "", *rows, ""]
+
+
+def _covered(modes: dict[str, Any]) -> str:
+    return f"{modes.get('modes')}/{modes.get('num_modes')}" if modes else "-"
 
 
 def _figure(value: Any) -> str:
