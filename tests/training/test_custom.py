@@ -110,8 +110,11 @@ def test_a_custom_run_needs_the_users_classes(tmp_path, capsys):
     gankit.train(*networks(), images(), tmp_path / "run", steps=2, latent_dim=8, batch_size=16)
     with pytest.raises(ConfigError, match="resume=True"):
         gankit.train(*networks(), images(), tmp_path / "run", steps=4, latent_dim=8, batch_size=16)
-    with pytest.raises(CheckpointError, match=r"generator=MyGenerator"):
-        gankit.load(tmp_path / "run")
+    for where in (tmp_path / "run", tmp_path / "run" / "export"):
+        with pytest.raises(CheckpointError, match=r"generator=MyGenerator"):
+            gankit.load(where)
+    exported = gankit.load(tmp_path / "run" / "export", generator=networks(seed=4)[0])
+    assert torch.equal(exported.sample(3), gankit.load(tmp_path / "run", generator=networks(seed=5)[0]).sample(3))
     assert main(["train", "--resume", str(tmp_path / "run"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "continue it in Python" in err

@@ -195,7 +195,7 @@ def read_source(path: str | Path, generator: nn.Module | None = None) -> Source:
     Raises:
         CheckpointError: a path that holds none of these, or a damaged or newer-format one (one line).
     """
-    from gankit.run import Checkpoint, RunDir, load_export
+    from gankit.run import Checkpoint, RunDir, load_export, read_export_spec
 
     path = Path(path)
     if path.is_file():
@@ -208,7 +208,8 @@ def read_source(path: str | Path, generator: nn.Module | None = None) -> Source:
 
         return read_pretrained(path, generator)
     if (path / "generator.json").is_file():
-        return _from_export(path, generator) if generator is not None else Source(*load_export(path), str(path))
+        custom = generator is not None or read_export_spec(path).get("model") == CUSTOM_MODEL
+        return _from_export(path, generator) if custom else Source(*load_export(path), str(path))
     run = RunDir(path)
     if not (run.config_path.is_file() or run.checkpoint_dir.is_dir() or (run.export_dir / "generator.json").is_file()):
         raise CheckpointError(
