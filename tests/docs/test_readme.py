@@ -45,7 +45,7 @@ def _python_blocks(text: str) -> list[str]:
 
 def test_the_extension_examples_train_and_score(tmp_path):
     blocks = _python_blocks(README.read_text())
-    assert len(blocks) >= 4, "the README shows how to add a model, a loss, a metric and a loss term"
+    assert len(blocks) >= 5, "the README shows the Python API, and how to add a model, a loss, a metric and a loss term"
     check = textwrap.dedent(f'''
         import math
         import torch
@@ -53,6 +53,10 @@ def test_the_extension_examples_train_and_score(tmp_path):
         from gankit.training.trainer import Trainer
         from gankit.models import load_generator
         from gankit.metrics import Features, compute_metrics
+
+        # the Python API example: samples of the trained G, the same again from the Hugging Face layout
+        assert images.dtype == torch.uint8 and images.shape == (16, 1, 8, 8)
+        assert torch.equal(g.sample(16, seed=0), images) and g.spec["step"] == 100
 
         raw = {{
             "data": {{"name": "squares"}},
@@ -84,5 +88,5 @@ def test_the_extension_examples_train_and_score(tmp_path):
     script = tmp_path / "readme_examples.py"
     script.write_text("\n\n".join(blocks) + "\n\n" + check)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

@@ -279,6 +279,11 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     return cls(**values)
 
 
+CUSTOM = "custom"
+"""``data.name`` and ``model.name`` of a run of the user's own data and networks (:func:`gankit.training.custom.train`):
+the run records them as ``custom``, its checkpoints store the weights, and rebuilding needs the user's classes."""
+
+
 def _validate_names(cfg: Config) -> None:
     """Check registry names against what is registered, and the model options against the model's options class."""
     from gankit.data import DATASETS
@@ -290,9 +295,10 @@ def _validate_names(cfg: Config) -> None:
         ("model.name", cfg.model.name, MODELS),
         ("loss.name", cfg.loss.name, LOSSES),
     ):
-        if name not in registry:
+        if name not in registry and not (name == CUSTOM and key != "loss.name"):
             raise ConfigError(f"{key}: {name!r} is not allowed; choose one of: {', '.join(registry.names())}")
-    create_options(cfg.model.name, cfg.model.options)
+    if cfg.model.name != CUSTOM:
+        create_options(cfg.model.name, cfg.model.options)
 
 
 def config_from_dict(raw: Any) -> Config:

@@ -13,6 +13,7 @@ from gankit.models import create_model
 from gankit.models.base import GANPair
 from gankit.models.layers import MinibatchStdDev
 from gankit.training.augment import parse_policy
+from gankit.training.config import CUSTOM
 from gankit.training.diagnostics import InstabilityMonitor
 from gankit.training.ema import GeneratorEMA
 from gankit.training.objectives import create_objective, objective_for_model
@@ -61,6 +62,9 @@ def make_adam(params, lr: float, betas: tuple[float, float], device: torch.devic
 
 def build_pair(cfg: Any, img_shape: tuple[int, ...], num_classes: int) -> GANPair:
     """The model family's two networks, or one ConfigError naming the options it cannot build."""
+    if cfg.model.name == CUSTOM:
+        raise ConfigError("model.name: a 'custom' run trains your own networks; continue it in Python with "
+                          "gankit.train(generator=..., discriminator=..., data=..., run_dir=..., resume=True)")
     try:
         return create_model(cfg.model.name, img_shape, cfg.model.latent_dim, num_classes, **cfg.model.options)
     except (TypeError, ValueError, RuntimeError, OverflowError) as exc:  # option values the family cannot build
@@ -89,9 +93,10 @@ def joint_pass_allowed(discriminator: nn.Module, half: int) -> bool:
         half % p == 0 and m.keeps_apart(half // p) for m in modules if isinstance(m, MinibatchStdDev) for p in packs)
 
 
-def build_networks(trainer: Any, cfg: Any) -> None:
-    """Give ``trainer`` its networks, optimisers, objective, loss, EMA, DiffAugment and diagnostics, as ``cfg`` asks."""
-    pair = build_pair(cfg, trainer.dataset.img_shape, trainer.num_classes)
+def build_networks(trainer: Any, cfg: Any, networks: GANPair | None = None) -> None:
+    """Give ``trainer`` its networks (``networks``, else the config's model), optimisers, objective, loss, EMA,
+    DiffAugment and diagnostics, as ``cfg`` asks."""
+    pair = networks or build_pair(cfg, trainer.dataset.img_shape, trainer.num_classes)
     # channels_last converts the 4-D (conv) weights only; linear layers are unaffected.
     trainer.memory_format = torch.channels_last if cfg.train.channels_last else torch.contiguous_format
     trainer.generator = pair.generator.to(trainer.device, memory_format=trainer.memory_format)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from gankit.errors import CheckpointError, first_line
+from gankit.errors import CheckpointError, ConfigError, first_line
 from gankit.run import Checkpoint, RunDir
 from gankit.training import guard
 from gankit.training.config import config_to_dict
@@ -115,8 +115,12 @@ def write_checkpoint(run: RunDir, checkpoint: Checkpoint, keep: int) -> bytes:
 def trainer_from_checkpoint(checkpoint: Checkpoint, run_dir: Path, origin: str, overrides: dict[str, Any] | None = None,
                             strategy: Any = None, callbacks: tuple = ()) -> Any:
     """Rebuild a trainer from the config stored in ``checkpoint`` (with ``overrides`` by section), then load the state."""
+    from gankit.training.config import CUSTOM
     from gankit.training.trainer import Trainer
 
+    if checkpoint.model_name == CUSTOM:
+        raise ConfigError(f"{origin}: a run of your own networks and data ('custom'); continue it in Python: "
+                          "gankit.train(generator=..., discriminator=..., data=..., run_dir=..., resume=True)")
     trainer = Trainer(checkpoint.training_config(overrides, origin), run_dir, strategy=strategy, callbacks=callbacks)
     trainer.load_state_dict(checkpoint, origin)
     return trainer

@@ -21,7 +21,7 @@ from torch import nn
 from gankit.data import EpochSampler, ImageDataset, load_data
 from gankit.errors import ConfigError
 from gankit.models import generator_spec
-from gankit.models.base import DiscriminatorOutput, as_output
+from gankit.models.base import DiscriminatorOutput, GANPair, as_output
 from gankit.run import Checkpoint, RunDir, checkpoint_name
 from gankit.sampling import draw_samples
 from gankit.training import guard, state
@@ -52,12 +52,12 @@ class Trainer:
         cfg: the validated run configuration.
         run_dir: where config, checkpoints, samples, metrics and exports go.
         dataset: an already loaded training set (default: ``cfg.data``'s train split).
-        strategy: how processes share the work (default: one process).
-        callbacks: called after every step with the trainer.
+        strategy: how processes share the work (default: one process). callbacks: called after every step.
+        networks: the user's own generator and discriminator (``model.name: custom``; default: the config's model).
     """
 
     def __init__(self, cfg: Config, run_dir: str | Path, dataset: ImageDataset | None = None,
-                 strategy: SingleProcess | None = None, callbacks: tuple[Callback, ...] = ()) -> None:
+                 strategy: SingleProcess | None = None, callbacks: tuple[Callback, ...] = (), networks: GANPair | None = None) -> None:
         self.cfg, self.run_dir, self.run, self.callbacks = cfg, Path(run_dir), RunDir(run_dir), tuple(callbacks)
         self.strategy = strategy or SingleProcess()
         self.strategy.prepare(cfg)
@@ -74,7 +74,7 @@ class Trainer:
             self.sampler = EpochSampler(len(self.dataset), cfg.train.batch_size, cfg.train.seed)
         except ValueError as exc:
             raise ConfigError(f"train.batch_size: {exc}") from None
-        build_networks(self, cfg)
+        build_networks(self, cfg, networks)
         # Noise comes from a generator of its own (on the CPU, so results do not depend on the device).
         self.noise = torch.Generator().manual_seed(cfg.train.seed)
         self.step, self.elapsed, self.rollbacks = 0, 0.0, 0
