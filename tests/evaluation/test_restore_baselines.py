@@ -10,6 +10,7 @@ import torch
 from gankit.errors import ConfigError
 from gankit.evaluation.restore_baselines import (
     BASELINES,
+    DENOISE_BLUR_SIGMA,
     TASKS,
     _harmonic,
     _known_mean,
@@ -50,6 +51,9 @@ def test_each_task_lists_its_baselines():
     assert list(baselines_for("denoise")) == ["median", "gaussian_blur"]
     assert list(baselines_for("inpaint")) == ["mean_fill", "neighbour_fill"]
     assert baselines_for("denoise")["median"] is median_filter
+    noisy = random_images((2, 3, 12, 12), 5)
+    torch.testing.assert_close(baselines_for("denoise")["gaussian_blur"](noisy), gaussian_blur(noisy, DENOISE_BLUR_SIGMA), rtol=0, atol=0)
+    assert DENOISE_BLUR_SIGMA == 0.5
 
 
 def test_unknown_tasks_and_names_are_refused():
