@@ -30,6 +30,11 @@ MODELS: Registry[Callable[..., GANPair]] = Registry("model")
 register_model = MODELS.register
 
 
+def is_paired(name: str) -> bool:
+    """Whether model family ``name`` restores images (its generator takes a degraded image, not noise)."""
+    return bool(getattr(MODELS.get(name), "paired", False))
+
+
 def options_class(name: str) -> type[ModelOptions]:
     """The options class of model ``name``: the annotation of its factory's ``options`` argument."""
     return typing.get_type_hints(MODELS.get(name))["options"]
@@ -150,4 +155,4 @@ def load_generator(directory: str | Path, device: str | torch.device = "cpu") ->
 
 # Import the families so that their @register_model decorators run.
 from gankit.models import mlp  # noqa: E402,F401
-from gankit.models import conditional, dcgan, hybrid, mlp2d, resnet, vae  # noqa: E402,F401
+from gankit.models import conditional, dcgan, hybrid, mlp2d, pix2pix, resnet, vae  # noqa: E402,F401

@@ -183,6 +183,25 @@ class TrainConfig:
 
 
 @dataclass
+class RestoreConfig:
+    """Image restoration: the ``paired`` objective of the ``pix2pix`` and ``srresnet`` models (docs/restore.md)."""
+
+    degradation: str = "downscale_x2"
+    """What the model learns to undo, from ``gankit.restore.DEGRADATIONS``: ``downscale_x2``, ``downscale_x4``
+    (super-resolution), ``gaussian_noise``, ``salt_pepper`` (denoising), ``mask_centre``, ``mask_boxes``,
+    ``mask_strokes`` (inpainting); drawn afresh every step from the seed and the step."""
+    sigma: float = _field(25 / 255, min=0.0, max=1.0)
+    """``gaussian_noise``: standard deviation in [0, 1] units (25/255 as in DnCNN); the noisy image is clipped to the valid range."""
+    amount: float = _field(0.1, min=0.0, max=1.0)
+    """``salt_pepper``: the share of pixels set to black or white."""
+    l1_weight: float = _field(100.0, min=0.0)
+    """Weight of the L1 distance to the clean image (100 in pix2pix, Isola et al. 2017)."""
+    adv_weight: float = _field(1.0, min=0.0)
+    """Weight of the adversarial loss (``loss.name``) against the conditional discriminator; 0 trains the L1-only
+    baseline with the same command (the discriminator is then left untouched)."""
+
+
+@dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -192,6 +211,7 @@ class Config:
     reg: RegConfig = field(default_factory=RegConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    restore: RestoreConfig = field(default_factory=RestoreConfig)
 
 
 _FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -299,6 +319,9 @@ def _validate_names(cfg: Config) -> None:
             raise ConfigError(f"{key}: {name!r} is not allowed; choose one of: {', '.join(registry.names())}")
     if cfg.model.name != CUSTOM:
         create_options(cfg.model.name, cfg.model.options)
+    from gankit.restore.degrade import create_degradation
+
+    create_degradation(cfg.restore.degradation)
 
 
 def config_from_dict(raw: Any) -> Config:
@@ -391,7 +414,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, loss, optim, train, reg, ema, augment)")
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (data, model, loss, optim, train, reg, ema, augment, restore)")
     return config_from_dict(apply_overrides(raw, list(overrides or [])))
 
 
