@@ -120,5 +120,6 @@ class DatasetSpec:
 from gankit.data import mnist, synthetic  # noqa: E402,F401
 from gankit.data import stacked, toy2d  # noqa: E402,F401
 from gankit.data import emoji, folder  # noqa: E402,F401
+from gankit.data import medmnist  # noqa: E402,F401
 
 __all__ = ["DATASETS", "DatasetSpec", "EpochSampler", "ImageDataset", "data_root", "load_data", "load_dataset", "register_dataset", "to_uint8", "to_unit_range"]
