@@ -96,7 +96,7 @@ def baseline_outputs(task: str, degraded: torch.Tensor, mask: torch.Tensor | Non
 
 def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = None, num: int | None = None,
                          checkpoint: str | None = None, feature_metric: str = "auto", floor: bool = True,
-                         extractor=None) -> RestoreEvaluation:
+                         extractor=None, classes: bool = True) -> RestoreEvaluation:
     """Score run ``run_dir`` (and its L1 run) against the classical baselines on the degraded test split.
 
     Args:
@@ -107,6 +107,7 @@ def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = 
         feature_metric: ``auto`` (FID from 1,000 images, else KID), ``fid``, ``kid`` or ``none``.
         floor: also score real training images against the clean test images.
         extractor: the feature extractor (default: the dataset's domain evaluator).
+        classes: with a labelled dataset, also the share of restorations the evaluator reads as the original's class.
     """
     from gankit.evaluation.restore_eval import describe_extractor, format_restore_table, restore_extractor, restore_floors, score_restorations
     from gankit.run import RunDir
@@ -138,7 +139,7 @@ def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = 
     for name, path in runs.items():
         outputs[name] = restore_batches(_generator(path, checkpoint if path == run_dir else None, cfg), pairs.inputs)
     spec = DatasetSpec.from_config(cfg.data)
-    labels = test.labels[:n] if test.labels is not None else None
+    labels = test.labels[:n] if test.labels is not None and classes else None
     extractor = extractor or (restore_extractor(spec) if feature_metric != "none" or labels is not None else None)
     scores = score_restorations(clean, outputs, mask=mask, labels=labels, dataset=spec, feature_metric=feature_metric, extractor=extractor)
     floors = restore_floors(clean, dataset=spec, labels=labels, feature_metric=feature_metric, extractor=extractor) if floor and extractor else {}
