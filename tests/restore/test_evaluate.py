@@ -114,3 +114,10 @@ def test_gankit_train_then_eval_on_a_tiny_inpainting_run(tmp_path, capsys):
     assert "--figure" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "sq_gan"), "--metrics", "fid"]) == 2
     assert "do not apply" in capsys.readouterr().err
+
+
+def test_gankit_sample_on_a_restoration_run_points_to_gankit_restore(tmp_path, capsys):
+    run = _run(tmp_path / "dn_gan", "gaussian_noise", 1.0)
+    assert main(["sample", str(run), "--num", "4", "--out", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "use gankit restore" in err and not (tmp_path / "s.png").exists()
