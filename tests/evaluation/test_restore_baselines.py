@@ -10,7 +10,11 @@ import torch
 from gankit.errors import ConfigError
 from gankit.evaluation.restore_baselines import (
     BASELINES,
+    DENOISE_BLUR_SIGMA,
     TASKS,
+    _harmonic,
+    _known_mean,
+    _sweeps,
     baselines_for,
     bicubic_upscale,
     gaussian_blur,
@@ -47,6 +51,9 @@ def test_each_task_lists_its_baselines():
     assert list(baselines_for("denoise")) == ["median", "gaussian_blur"]
     assert list(baselines_for("inpaint")) == ["mean_fill", "neighbour_fill"]
     assert baselines_for("denoise")["median"] is median_filter
+    noisy = random_images((2, 3, 12, 12), 5)
+    torch.testing.assert_close(baselines_for("denoise")["gaussian_blur"](noisy), gaussian_blur(noisy, DENOISE_BLUR_SIGMA), rtol=0, atol=0)
+    assert DENOISE_BLUR_SIGMA == 0.5
 
 
 def test_unknown_tasks_and_names_are_refused():
@@ -233,3 +240,18 @@ def test_neighbour_fill_sweeps_from_the_mean_fill():
     assert int(neighbour_fill(images, mask, iterations=1, connectivity=8)[0, 0, 1, 1]) == 51
     with pytest.raises(ConfigError, match="connectivity must be 4 or 8"):
         neighbour_fill(images, mask, connectivity=6)
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_the_converged_fill_is_the_fixed_point_of_the_sweeps(connectivity):
+    # Each image has its own scattered mask (two share one); the exact solve must agree with many sweeps.
+    gen = torch.Generator().manual_seed(connectivity)
+    images = random_images((3, 2, 9, 11), connectivity)
+    mask = torch.rand(3, 1, 9, 11, generator=gen) < 0.5
+    mask[2] = mask[0]
+    values = torch.where(mask, _known_mean(images.double(), mask), images.double())
+    exact = _harmonic(values, mask, connectivity)
+    swept = _sweeps(values.reshape(6, 1, 9, 11), mask.expand(3, 2, 9, 11).reshape(6, 1, 9, 11), connectivity, 3000).reshape(3, 2, 9, 11)
+    torch.testing.assert_close(exact, swept, rtol=0, atol=1e-9)
+    torch.testing.assert_close(exact[~mask.expand(3, 2, 9, 11)], images.double()[~mask.expand(3, 2, 9, 11)], rtol=0, atol=0)
+    torch.testing.assert_close(neighbour_fill(images, mask, connectivity=connectivity), exact.round().to(torch.uint8), rtol=0, atol=0)

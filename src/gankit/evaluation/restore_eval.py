@@ -107,7 +107,9 @@ def score_restorations(clean: torch.Tensor, outputs: dict[str, torch.Tensor], *,
     """
     _check_inputs(clean, outputs, labels)
     metric = resolve_feature_metric(feature_metric, len(clean))
-    if extractor is None and dataset is not None and (metric != "none" or labels is not None):
+    if metric == "none" and labels is None:
+        extractor = None  # no figure reads features
+    elif extractor is None and dataset is not None:
         extractor = restore_extractor(dataset)
     reference = extractor(clean) if extractor is not None else None
     if labels is not None and (reference is None or reference.probs is None):
