@@ -142,7 +142,8 @@ def render_preset(preset: dict[str, Any], evaluators: dict[str, Any]) -> list[st
         facts.append(f"- Machine: {preset['machine']}.")
     if "code" in preset:
         facts.append(f"- Code: {preset['code']}.")
-    facts.append(f"- Speed: {speed_text(preset['speed'])}.")
+    if preset["speed"]:  # a restoration preset's speed is in docs/restore.md
+        facts.append(f"- Speed: {speed_text(preset['speed'])}.")
     for target in preset["targets"]:
         facts.append(f"- Target: {target['target']}: **{target['status']}**.")
     return lines + facts + [""]

@@ -15,11 +15,12 @@ EPILOG = """examples:
   gankit sample runs/mnist_mlp --num 64 --out samples.png
   gankit data fetch mnist
   gankit export runs/mnist_mlp --format hf --out hf/mnist_mlp
+  gankit restore runs/fashion_sr2_gan --input small.png --out restored/
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import bench, data, eval, evaluator, export, report, sample, train
+    from gankit.cli import bench, data, eval, evaluator, export, report, restore, sample, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", description="Train, sample and evaluate GANs.", epilog=EPILOG,
@@ -27,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="show debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, data, eval, evaluator, report, bench, export):
+    for module in (train, sample, data, eval, evaluator, report, bench, export, restore):
         module.add_parser(subparsers)
     return parser
 

@@ -18,10 +18,14 @@ EXAMPLES = """examples:
   gankit eval runs/mnist_hybrid --num 2000 --d-keep 0.67  # the 2/3 of 3000 draws D rates most real
   gankit eval runs/fashion_dcgan --num 2000 --by-class  # precision and recall of each class
   gankit eval runs/mnist_mlp --extractor inception --inception-weights weights-inception-2015-12-05-6726825d.pth
+  gankit eval runs/fashion_sr2_gan --baseline-run runs/fashion_sr2_l1 --figure sr2.png  # a restoration run
 Every figure is printed beside its floor: the same metric for real test images
 against the real training images, with as many images as samples. A run's figures
 are also written to RUN/eval.json. The first evaluation on a dataset trains its
 domain evaluator (a few minutes on the CPU) and caches it for the next ones.
+A restoration run (pix2pix, srresnet) prints one table: its restorations of the
+degraded test images beside the classical baselines and its L1-only run (see
+docs/restore.md), and writes RUN/restore_eval.json.
 """
 
 
@@ -51,6 +55,10 @@ def add_parser(subparsers) -> None:
                    help="also split precision and recall by the domain classifier's class (which classes are missed)")
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--baseline-run", metavar="L1_RUN",
+                   help="restoration runs: the L1-only run (restore.adv_weight=0) to show beside it (default: RUN's name "
+                        "with _gan replaced by _l1, when that run exists)")
+    p.add_argument("--figure", metavar="PNG", help="restoration runs: also write the picture input | best baseline | L1 | GAN | ground truth")
     p.set_defaults(func=run)
 
 
@@ -96,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
         candidates_for(1, args.d_keep)  # the range check, before any work
     if args.inception_weights and args.extractor != "inception":
         raise ConfigError("--inception-weights is only used with --extractor inception")
+    if args.run_dir:
+        from gankit.restore.evaluate import is_restoration_run
+
+        if is_restoration_run(args.run_dir):
+            return run_restoration(args)
+    if args.baseline_run or args.figure:
+        raise ConfigError("--baseline-run and --figure apply to restoration runs (pix2pix, srresnet) only")
     if args.samples:
         if not args.dataset:
             raise ConfigError("--samples needs --dataset NAME (the data the samples imitate)")
@@ -112,4 +127,21 @@ def run(args: argparse.Namespace) -> int:
                                       args.extractor, args.inception_weights, args.d_keep, args.by_class, floor=not args.no_floor)
         log.info("wrote %s", RunDir(args.run_dir).write_eval(record))
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_table(result))
+    return 0
+
+
+def run_restoration(args: argparse.Namespace) -> int:
+    """``gankit eval`` on a restoration run: one table of the run, its L1 run and the classical baselines."""
+    from gankit.restore.evaluate import comparison_figure, evaluate_restoration, write_record
+
+    if args.figure and Path(args.figure).suffix.lower() != ".png":
+        raise ConfigError(f"--figure {args.figure}: give a .png file name")
+    if args.metrics or args.d_keep is not None or args.by_class or args.extractor != "domain" or args.dataset:
+        raise ConfigError("a restoration run is scored on its own test images with the domain evaluator; "
+                          "--metrics, --d-keep, --by-class, --extractor and --dataset do not apply")
+    evaluation = evaluate_restoration(args.run_dir, args.baseline_run, args.num, args.checkpoint, floor=not args.no_floor)
+    log.info("wrote %s", write_record(args.run_dir, evaluation.record))
+    if args.figure:
+        log.info("wrote %s", comparison_figure(evaluation, args.figure))
+    print(json.dumps(evaluation.record, indent=2) if args.json else evaluation.table)
     return 0

@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
     draws = args.num if args.d_keep is None else candidates_for(args.num, args.d_keep)
     check_output_path(args.out)
     generator, spec = load_run_generator(args.run_dir, args.checkpoint)
+    from gankit.models import is_paired
+
+    if is_paired(spec["model"]):
+        raise ConfigError(f"{args.run_dir}: a restoration run ({spec['model']}) restores images instead of drawing them "
+                          f"from noise; use gankit restore {args.run_dir} --input FILE_OR_DIR --out DIR")
     labels = chosen_labels(args, spec)
     discriminator = load_run_discriminator(args.run_dir, args.checkpoint) if args.d_keep is not None else None
     samples, labels = generate(generator, spec, draws, args.seed, labels, truncation=args.truncation)

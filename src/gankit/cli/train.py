@@ -37,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where to train (sets train.device; default auto: cuda, else mps, else cpu)")
+    p.add_argument("--perceptual-weights", metavar="FILE",
+                   help="restoration runs: a safetensors file of VGG-16's features[:16] for the perceptual loss (sets "
+                        "restore.perceptual_weights; weight restore.perceptual_weight)")
     p.set_defaults(func=run)
 
 
@@ -173,6 +176,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"data.dir={args.data_dir}")
     if args.device is not None:
         overrides.append(f"train.device={args.device}")
+    if args.perceptual_weights:
+        overrides.append(f"restore.perceptual_weights={args.perceptual_weights}")
 
     if args.resume:
         trainer, run_dir, ctx = _resume(args)

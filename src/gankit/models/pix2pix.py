@@ -67,6 +67,9 @@ class RestorationGenerator(nn.Module):
     def body(self, inputs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}, mask_input={self.mask_input}, residual={self.residual}"
+
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Degraded input (B, C [+ 1], H / scale, W / scale) in [-1, 1] -> restored images (B, C, H, W)."""
         assert tuple(inputs.shape[1:]) == self.input_shape, f"expected inputs of shape (B, {self.input_shape}), got {tuple(inputs.shape)}"

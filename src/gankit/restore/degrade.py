@@ -115,8 +115,8 @@ def quantize(images: torch.Tensor) -> torch.Tensor:
 
 
 def downscale(images: torch.Tensor, scale: int) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, H / scale, W / scale): bicubic (a = -0.75) with antialiasing (the kernel widened by
-    ``scale``, as MATLAB's ``imresize`` and PIL's ``BICUBIC`` do). Not clamped."""
+    """(B, C, H, W) -> (B, C, H / scale, W / scale): bicubic (Keys' kernel, a = -0.5) with antialiasing (the kernel
+    widened by ``scale``), as MATLAB's ``imresize`` and PIL's ``BICUBIC`` resize. Not clamped."""
     h, w = images.shape[-2:]
     return F.interpolate(images, size=(h // scale, w // scale), mode="bicubic", antialias=True, align_corners=False)
 

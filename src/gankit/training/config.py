@@ -199,6 +199,12 @@ class RestoreConfig:
     adv_weight: float = _field(1.0, min=0.0)
     """Weight of the adversarial loss (``loss.name``) against the conditional discriminator; 0 trains the L1-only
     baseline with the same command (the discriminator is then left untouched)."""
+    perceptual_weight: float = _field(0.0, min=0.0)
+    """Weight of a perceptual loss: L1 between VGG-16 relu3_3 features of the restored and the clean image (Johnson
+    et al. 2016), on the network in ``perceptual_weights``; 0 turns it off."""
+    perceptual_weights: str | None = None
+    """A safetensors file of torchvision's ``vgg16().features[:16]`` state dict, supplied by the user (gankit downloads
+    no weights); needed when ``perceptual_weight`` > 0 (``gankit train --perceptual-weights FILE``)."""
 
 
 @dataclass

@@ -6,7 +6,8 @@ image beside the degraded input it answers (a conditional PatchGAN). The adversa
 (``loss.name``, any of gankit's) weighted by ``restore.adv_weight``; with weight 0 the same command trains the
 L1-only baseline and D is never updated (Ledig et al. 2017 compare SRGAN with SRResNet the same way). R1
 (``reg.r1_gamma``, lazily every ``reg.r1_every`` steps), spectral normalisation (``model.options.spectral_norm``)
-and the generator EMA (``ema``) apply as for the other objectives.
+and the generator EMA (``ema``) apply as for the other objectives. An optional perceptual loss on VGG-16 features
+whose weights the user supplies (``restore.perceptual_weight``, :mod:`gankit.restore.perceptual`) is added to G's.
 
 The trainer draws the clean batch as for any model; this objective degrades it with the run's degradation
 (``restore.degradation``), deterministically from the seed and the step (:class:`gankit.restore.PairedData`).
@@ -59,6 +60,14 @@ class PairedObjective:
         self.trainer = trainer
         self.data = PairedData(trainer.dataset, cfg.restore.degradation, cfg.train.seed, cfg.restore.sigma, cfg.restore.amount)
         self.adv_weight, self.l1_weight = cfg.restore.adv_weight, cfg.restore.l1_weight
+        self.perceptual = None
+        if cfg.restore.perceptual_weight > 0:
+            if not cfg.restore.perceptual_weights:
+                raise ConfigError("restore.perceptual_weight > 0 needs restore.perceptual_weights: a safetensors file of "
+                                  "VGG-16's features (gankit train --perceptual-weights FILE); see docs/restore.md")
+            from gankit.restore.perceptual import load_perceptual_loss
+
+            self.perceptual = load_perceptual_loss(cfg.restore.perceptual_weights).to(trainer.device)
         self.pending: tuple[PairedBatch, torch.Tensor] | None = None  # the batch and G's output, from d_step to g_step
         self.last_d_stats: dict[str, float] = {}
 
@@ -101,7 +110,8 @@ class PairedObjective:
         return stats if with_stats else {}
 
     def g_step(self, with_stats: bool = False) -> dict[str, float]:
-        """One G update on the batch of the last :meth:`d_step`: L1 x l1_weight + adversarial x adv_weight."""
+        """One G update on the batch of the last :meth:`d_step`: L1 x l1_weight + adversarial x adv_weight
+        (+ perceptual x perceptual_weight)."""
         t = self.trainer
         if self.pending is None:
             raise ConfigError("g_step needs a d_step first: it restores the batch that d_step degraded")
@@ -116,6 +126,10 @@ class PairedObjective:
                 adv = t.loss.generator(self._judge(fake, inputs))
             g_loss = g_loss + self.adv_weight * adv
             stats["g_adv"] = float(adv.detach())
+        if self.perceptual is not None:
+            perceptual = self.perceptual(fake, clean)
+            g_loss = g_loss + t.cfg.restore.perceptual_weight * perceptual
+            stats["perceptual"] = float(perceptual.detach())
         norm_g = t.update("generator", g_loss, t.opt_g, t.generator)
         t.discriminator.requires_grad_(True)
         if t.ema is not None:

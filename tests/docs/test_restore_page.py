@@ -1,0 +1,36 @@
+"""docs/restore.md is generated from docs/results/restore.json, and its targets are worked out from the figures:
+pytest tests/docs/test_restore_page.py."""
+
+from __future__ import annotations
+
+import json
+
+from tests.docs.helpers import ROOT, load_tool
+
+gen = load_tool("gen_restore")
+
+
+def test_the_committed_page_matches_the_results_file():
+    assert gen.PAGE.read_text() == gen.page(gen.load()), "docs/restore.md is out of date: run python docs/tools/gen_restore.py"
+
+
+def test_every_figure_file_the_page_shows_exists():
+    for entry in gen.load()["entries"]:
+        if entry.get("figure"):
+            assert (gen.PAGE.parent / entry["figure"]).is_file(), entry["figure"]
+
+
+def test_target_statuses_follow_the_figures():
+    entry = {"preset": "fashion_sr2", "task": "super_resolution", "scale": 2, "scores": {
+        "bicubic": {"psnr": 19.4}, "L1": {"psnr": 22.5, "fid": 10.0}, "GAN": {"psnr": 19.9, "fid": 5.0}}}
+    statuses = dict(gen.targets(entry))
+    assert statuses["L1 PSNR at least 3 dB above bicubic"].startswith("**met** (+3.10 dB)")
+    assert statuses["GAN FID at most half the L1 model's"].startswith("**met**")
+    assert statuses["GAN PSNR at most 2.5 dB below L1"].startswith("**not met** (-2.60 dB)")
+    entry["scores"]["GAN"]["fid"] = 5.01
+    assert dict(gen.targets(entry))["GAN FID at most half the L1 model's"].startswith("**not met**")
+
+
+def test_the_readme_links_the_page():
+    assert "(docs/restore.md)" in (ROOT / "README.md").read_text()
+    assert json.loads((ROOT / "docs" / "results" / "restore.json").read_text())["intro"]
