@@ -18,7 +18,7 @@ EPILOG = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import bench, data, eval, evaluator, report, sample, train
+    from gankit.cli import bench, data, edit, eval, evaluator, interpolate, project, report, sample, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", description="Train, sample and evaluate GANs.", epilog=EPILOG,
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="show debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, data, eval, evaluator, report, bench):
+    for module in (train, sample, data, eval, evaluator, report, bench, project, interpolate, edit):
         module.add_parser(subparsers)
     return parser
 
