@@ -15,7 +15,7 @@ EXAMPLES = """examples:
   gankit interpolate runs/mnist_dcgan --images a.png,b.png --frames 16 --out between.gif   # inverts both first
   gankit interpolate runs/mnist_cond --seeds 1,2,3 --classes 3,5,8 --frames 16 --out morph.gif
 
-Seed S's code is the first z that gankit sample --seed S draws. Spherical interpolation (the default) keeps the
+Seed S's code is the z of gankit sample --seed S --num 1. Spherical interpolation (the default) keeps the
 codes' norm; linear cuts through the middle of the sphere.
 """
 

@@ -57,5 +57,5 @@ def interpolate(codes: torch.Tensor, frames: int, method: str = "spherical") -> 
 
 
 def seed_codes(seeds: list[int], latent_dim: int) -> torch.Tensor:
-    """The z of each seed, (K, L): the first row of ``torch.randn`` under that seed, as ``gankit sample --seed S --num 1``."""
+    """The z of each seed, (K, L): ``torch.randn(1, L)`` under that seed, the code of ``gankit sample --seed S --num 1``."""
     return torch.stack([torch.randn(1, latent_dim, generator=torch.Generator().manual_seed(s))[0] for s in seeds])

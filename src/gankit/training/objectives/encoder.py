@@ -27,7 +27,7 @@ from gankit.training.objectives import register_objective
 
 ENCODER_DEFAULTS = {
     "train": {"max_steps": 3000, "batch_size": 64, "batch_per_process": None, "precision": "fp32", "log_every": 100, "checkpoint_every": 1000,
-              "sample_every_epochs": 1000, "fid_every": None, "objective": "encoder"},
+              "sample_every_epochs": 1000, "fid_every": None, "objective": "encoder", "device": "auto", "compile": False},
     "optim": {"lr_g": 1e-3, "lr_d": 1e-3, "beta1": 0.9, "beta2": 0.999, "lr_decay_start": 0.5, "n_critic": 1},
     "ema": {"half_life_kimg": 0.0},
     "augment": {"policy": ""},
