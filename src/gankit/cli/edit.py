@@ -39,6 +39,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--samples", type=int, default=10_000, help="unconditional runs: samples behind the class directions (default 10000)")
     p.add_argument("--out", required=True, help="the edited image (.png)")
     p.add_argument("--strip", help="also write input | inverted | edited side by side (.png)")
+    p.add_argument("--scale", type=int, default=1, help="--strip: enlarge each pixel to SCALE x SCALE (default 1)")
     p.set_defaults(func=run)
 
 
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     out = check_picture_path(args.out, (".png",))
     strip_out = check_picture_path(args.strip, (".png",), "--strip") if args.strip else None
+    if not 1 <= args.scale <= 32:
+        raise ConfigError(f"--scale: {args.scale} is outside 1..32")
     if not 1 <= args.steps <= 100_000:
         raise ConfigError(f"--steps: {args.steps} is outside 1..100000")
     if not 100 <= args.samples <= 1_000_000:
@@ -73,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if gen_run.num_classes:
         source = gen_run.check_class(args.source, "--from") if args.source is not None else int(classify(evaluator, image).argmax())
         labels = torch.tensor([source])
-    inverted = project(gen_run, image, ProjectorConfig(steps=args.steps), labels=labels, encoder=encoder)
+    inverted = project(gen_run, image, ProjectorConfig(steps=args.steps), labels=labels, encoder=encoder, search=1000)
     if gen_run.num_classes:
         edited = change_class(gen_run, inverted.z, target)
     else:
@@ -81,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         edited = gen_run.generate(boundaries.edit(inverted.z, target, strength))
     write_image(out, edited[0])
     if strip_out is not None:
-        write_picture(strip_out, torch.cat([image, inverted.images, edited]))
+        write_picture(strip_out, torch.cat([image, inverted.images, edited]), scale=args.scale)
     reading = int(classify(evaluator, edited).argmax())
     log.info("wrote %s: toward class %d, the domain evaluator reads it as %d", out, target, reading)
     return 0

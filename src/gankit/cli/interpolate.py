@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         codes = seed_codes(parse_ints(args.seeds, "--seeds"), gen_run.latent_dim)
     else:
         images = torch.stack([read_image(f.strip(), gen_run.img_shape) for f in args.images.split(",") if f.strip()])
-        codes = project(gen_run, images, ProjectorConfig(steps=args.steps), labels=labels).z
+        codes = project(gen_run, images, ProjectorConfig(steps=args.steps), labels=labels, search=1000).z
     frames = interpolation_frames(gen_run, codes, args.frames, args.method, labels)
     write_picture(out, frames, scale=args.scale, frame_ms=args.frame_ms)
     log.info("wrote %s: %d frames, %s interpolation through %d codes", out, len(frames), args.method, count)

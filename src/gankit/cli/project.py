@@ -22,7 +22,8 @@ EXAMPLES = """examples:
 
 Writes into --out, for each input NAME: NAME's stem .png (G's reconstruction; with --mask, the input's known pixels
 and G's completion of the white region), latents.safetensors (z (N, L) and, for conditional runs, labels (N,)),
-and project.json (each image's loss and PSNR against the input, over the known pixels with --mask).
+and project.json (each image's loss and PSNR against the input; with --mask, G's own image's PSNR over the known
+pixels).
 """
 
 
@@ -46,6 +47,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--perceptual-weights", metavar="FILE", help="VGG-16 weights (.safetensors, or a weights-only .pt) for the feature distance")
     p.add_argument("--prior-weight", type=float, help="weight of the discriminator prior (default: 0.01 with --mask, else 0)")
     p.add_argument("--seed", type=int, default=0, help="seeds the noise added to the codes (default 0)")
+    p.add_argument("--search", type=int, default=1000, help="start from the nearest of this many random codes (default 1000; 0: from zeros)")
+    p.add_argument("--sheet", help="also write a picture (.png): the inputs in the top row (with --mask, the hole in gray), "
+                                   "the results below")
+    p.add_argument("--scale", type=int, default=1, help="--sheet: enlarge each pixel to SCALE x SCALE (default 1)")
     p.set_defaults(func=run)
 
 
@@ -117,6 +122,15 @@ def run(args: argparse.Namespace) -> int:
     from gankit.run.files import atomic_write
 
     out = output_dir(args.out)
+    sheet = None
+    if args.sheet:
+        from gankit.edit.media import check_picture_path
+
+        sheet = check_picture_path(args.sheet, (".png",), "--sheet")
+    if not 1 <= args.scale <= 32:
+        raise ConfigError(f"--scale: {args.scale} is outside 1..32")
+    if not 0 <= args.search <= 1_000_000:
+        raise ConfigError(f"--search: {args.search} is outside 0..1000000")
     if args.steps == 0 and not args.encoder:
         raise ConfigError("--steps 0 takes the encoder's codes as they are; give --encoder ENCODER_RUN")
     settings = projector_settings(args, args.mask is not None)
@@ -143,11 +157,13 @@ def run(args: argparse.Namespace) -> int:
         loss = (recon.float() - batch.images.float()).div(127.5).pow(2).flatten(1).mean(1)
     else:
         result = project(gen_run, batch.images, settings, labels=labels, encoder=encoder, missing=missing,
-                         features=features, discriminator=discriminator, seed=args.seed)
+                         features=features, discriminator=discriminator, seed=args.seed, search=args.search)
         z, recon, loss = result.z, result.images, result.final_loss
     seconds = time.perf_counter() - start
-    scored = None if missing is None else ~missing
-    values = psnr(recon, batch.images, mask=None if scored is None else scored.expand(len(recon), -1, -1, -1))
+    if missing is None:
+        values = psnr(recon, batch.images)
+    else:  # how well G's own image fits the known pixels (the blended result equals them there)
+        values = psnr(gen_run.generate(z, labels), batch.images, mask=(~missing).expand(len(recon), -1, -1, -1))
 
     out.mkdir(exist_ok=True)
     names = output_names(batch.names)
@@ -161,6 +177,11 @@ def run(args: argparse.Namespace) -> int:
               "images": [{"input": n, "output": o, "loss": float(lo), "psnr_db": float(v)}
                          for n, o, lo, v in zip(batch.names, names, loss, values)]}
     atomic_write(out / "project.json", json.dumps(record, indent=2) + "\n")
+    if sheet is not None:
+        from gankit.edit.media import write_picture
+
+        shown = batch.images if missing is None else batch.images.masked_fill(missing, 128)
+        write_picture(sheet, torch.cat([shown, recon]), scale=args.scale, rows=2)
     finite = values[torch.isfinite(values)]
     mean = f"{float(finite.mean()):.2f} dB" if len(finite) else "exact"
     log.info("projected %d image(s) in %.1f s (mean PSNR %s%s); wrote %s", len(recon), seconds, mean,

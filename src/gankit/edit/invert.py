@@ -101,12 +101,14 @@ class Inversion:
         images: uint8 (N, C, H, W), G(z).
         losses: (steps, N) each image's loss at each step (before that step's update).
         final_loss: (N,) each image's loss at the returned z, without noise.
+        generated: uint8 (N, C, H, W), G(z) itself where ``images`` were blended into the known pixels, else None.
     """
 
     z: torch.Tensor
     images: torch.Tensor
     losses: torch.Tensor
     final_loss: torch.Tensor = field(default_factory=lambda: torch.empty(0))
+    generated: torch.Tensor | None = None
 
 
 @contextlib.contextmanager

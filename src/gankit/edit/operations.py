@@ -18,10 +18,35 @@ DIRECTION_SAMPLES = 10_000
 """Codes drawn to fit the class boundaries of an unconditional generator."""
 
 
+def search_codes(run: GeneratorRun, images: torch.Tensor, num: int, labels: torch.Tensor | None = None,
+                 known: torch.Tensor | None = None, seed: int = 0, chunk: int = 1000) -> torch.Tensor:
+    """For each uint8 image (N, C, H, W), the code among ``num`` random ones (of ``seed``) whose image is nearest
+    over the known pixels: (N, L). Conditional runs draw every candidate with each image's class."""
+    target = images.double().flatten(1)  # (N, D)
+    weight = torch.ones_like(target) if known is None else known.expand(len(images), images.shape[1], *images.shape[2:]).double().flatten(1)
+    best = torch.full((len(images),), float("inf"), dtype=torch.float64)
+    codes = torch.zeros(len(images), run.latent_dim)
+    gen = torch.Generator().manual_seed(seed)
+    for start in range(0, num, chunk):
+        z = torch.randn(min(chunk, num - start), run.latent_dim, generator=gen)  # (B, L)
+        groups = [(torch.arange(len(images)), None)] if labels is None else [
+            ((labels == k).nonzero()[:, 0], int(k)) for k in labels.unique()]
+        for rows, k in groups:
+            drawn = run.generate(z, None if k is None else torch.full((len(z),), k)).double().flatten(1)  # (B, D)
+            w, t = weight[rows], target[rows]
+            # sum_d w (t - x)^2 = w.t^2 - 2 (w t).x + w.x^2, for every pair at once: (n, B)
+            dist = (w * t * t).sum(1, keepdim=True) - 2 * (w * t) @ drawn.T + w @ (drawn * drawn).T
+            value, index = dist.min(dim=1)
+            better = value < best[rows]
+            best[rows[better]] = value[better]
+            codes[rows[better]] = z[index[better]]
+    return codes
+
+
 def project(
     run: GeneratorRun, images: torch.Tensor, cfg: ProjectorConfig = ProjectorConfig(), *, labels: torch.Tensor | None = None,
     encoder: nn.Module | None = None, missing: torch.Tensor | None = None, features: FeatureNet | None = None,
-    discriminator: nn.Module | None = None, seed: int = 0,
+    discriminator: nn.Module | None = None, seed: int = 0, search: int = 0,
 ) -> Inversion:
     """Invert uint8 ``images`` (N, C, H, W) with ``run``'s generator.
 
@@ -29,15 +54,22 @@ def project(
         labels: (N,) classes for a conditional generator.
         encoder: start from its codes (hybrid initialisation, Zhu et al. 2016); None: from zeros.
         missing: (N or 1, 1, H, W) bool, True on the pixels to fill (masked inversion, Yeh et al. 2017); the
-            returned images then hold the input's known pixels and G's completion in the missing ones.
+            returned images then hold the input's known pixels and G's completion in the missing ones
+            (``generated`` keeps G's whole image).
         features, discriminator: the feature net and D for ``cfg``'s feature and prior terms.
+        search: without an encoder, start from the nearest of this many random codes (:func:`search_codes`, seed
+            ``seed``); 0: from zeros, G's mean code.
     """
-    init = encode(encoder, images) if encoder is not None else None
     known = None if missing is None else ~missing
+    init = None
+    if encoder is not None:
+        init = encode(encoder, images)
+    elif search > 0:
+        init = search_codes(run, images, search, labels, known, seed)
     result = invert(run.generator, images, cfg=cfg, labels=labels, init=init, known=known, features=features,
                     discriminator=discriminator, seed=seed, latent_dim=run.latent_dim)
     if known is not None:
-        result.images = blend(result.images, images, known)
+        result.generated, result.images = result.images, blend(result.images, images, known)
     return result
 
 
@@ -73,4 +105,4 @@ def interpolation_frames(run: GeneratorRun, codes: torch.Tensor, frames: int, me
     return run.generate(path, path_labels)
 
 
-__all__ = ["DIRECTION_SAMPLES", "change_class", "fit_directions", "interpolation_frames", "project", "seed_codes"]
+__all__ = ["DIRECTION_SAMPLES", "change_class", "fit_directions", "interpolation_frames", "project", "search_codes", "seed_codes"]
