@@ -9,12 +9,12 @@ from gankit.errors import ConfigError
 
 log = logging.getLogger("gankit")
 
-DEFAULT_STRENGTH = 3.0
+DEFAULT_STRENGTH = 4.0
 """The strength ``docs/edit.md`` recommends for class directions (signed distance past the class's boundary in z)."""
 
 EXAMPLES = """examples:
   gankit edit runs/mnist_cond --input seven.png --toward 1 --out one.png              # conditional: same z, class 1
-  gankit edit runs/mnist_dcgan --input three.png --toward 8 --strength 3 --out eight.png
+  gankit edit runs/mnist_dcgan --input three.png --toward 8 --strength 4 --out eight.png
   gankit edit runs/mnist_dcgan --input three.png --toward 8 --out eight.png --strip steps.png   # input | inverted | edited
 
 A conditional run keeps the inverted z and asks G for the new class (the input's class is --from, else the domain

@@ -9,7 +9,7 @@ fits a linear SVM; both give a separating hyperplane), fitted by L-BFGS.
 An edit toward class k with strength s moves z along n_k until its signed distance to k's boundary is s:
 ``z' = z + max(0, s - (n_k . z + b_k)) n_k``, so codes already deep inside class k stay where they are and every
 other code crosses the boundary by the same margin. A larger s reaches the class more often but moves the code
-further from where G's training codes lie; ``docs/edit.md`` names the strength that keeps the images' precision.
+further from where G's training codes lie; ``docs/edit.md`` gives the share reaching the class and the precision at each strength (4 is recommended).
 """
 
 from __future__ import annotations
