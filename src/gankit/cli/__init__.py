@@ -20,7 +20,7 @@ EPILOG = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import bench, data, eval, evaluator, export, report, restore, sample, train
+    from gankit.cli import bench, data, edit, eval, evaluator, export, interpolate, project, report, restore, sample, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", description="Train, sample and evaluate GANs.", epilog=EPILOG,
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="show debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, data, eval, evaluator, report, bench, export, restore):
+    for module in (train, sample, data, eval, evaluator, report, bench, export, restore, project, interpolate, edit):
         module.add_parser(subparsers)
     return parser
 

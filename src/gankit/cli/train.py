@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   gankit train --resume runs/demo --max-steps 20000
   gankit train configs/emoji_resnet64.yaml --device cuda    # one GPU
   torchrun --nproc-per-node 4 -m gankit train configs/emoji_resnet64.yaml   # 4 GPUs (or CPU processes), global batch unchanged
+  gankit train --objective encoder --generator runs/mnist_dcgan --run-dir runs/mnist_dcgan_encoder   # image -> z (docs/edit.md)
 """
 
 
@@ -40,6 +41,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--perceptual-weights", metavar="FILE",
                    help="restoration runs: a safetensors file of VGG-16's features[:16] for the perceptual loss (sets "
                         "restore.perceptual_weights; weight restore.perceptual_weight)")
+    p.add_argument("--objective", help="the training objective (sets train.objective; e.g. encoder)")
+    p.add_argument("--generator", metavar="RUN", help="--objective encoder: the run whose generator the encoder inverts (the config is built from it)")
     p.set_defaults(func=run)
 
 
@@ -113,7 +116,7 @@ def _resume(args: argparse.Namespace):
 
     if args.config:
         raise ConfigError("give either a CONFIG to start a run or --resume RUN_DIR, not both")
-    if args.overrides or args.seed is not None:
+    if args.overrides or args.seed is not None or args.objective or args.generator:
         raise ConfigError("--resume continues a run with its own config; only --max-steps, --max-minutes, --data-dir and --device may change")
     run = RunDir(args.resume)
     run_dir = run.path
@@ -150,10 +153,18 @@ def _start(args: argparse.Namespace, overrides: list[str]):
     from gankit.training.strategy import resolve_batch
     from gankit.training.trainer import Trainer
 
-    if not args.config:
+    if args.generator:
+        from gankit.training.objectives.encoder import encoder_config
+
+        if args.config or (args.objective or "encoder") != "encoder":
+            raise ConfigError("--generator builds an encoder run's config from the generator's run: give --objective encoder and no CONFIG")
+        cfg = encoder_config(args.generator, overrides)
+        run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / f"{Path(args.generator).name}_encoder"
+    elif not args.config:
         raise ConfigError("give a CONFIG (e.g. configs/mnist_mlp.yaml) or --resume RUN_DIR")
-    cfg = load_config(args.config, overrides)
-    run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.config).stem
+    else:
+        cfg = load_config(args.config, overrides + ([f"train.objective={args.objective}"] if args.objective else []))
+        run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / Path(args.config).stem
     ctx = init_distributed(cfg.train.device)
     _quiet_other_ranks(ctx)
     resolve_batch(cfg.train, ctx.world_size if ctx else 1)  # a batch that does not split fails before --overwrite deletes

@@ -180,6 +180,28 @@ class TrainConfig:
     the trainer; a ``Trainer`` built in Python measures it when given ``callbacks=(FIDCallback(),)``)."""
     fid_samples: int = _field(2000, min=10, max=50000)
     """Samples (and real training images) behind that FID."""
+    objective: str = ""
+    """The training objective (``gankit.training.objectives``); empty: the one the model family trains with
+    (``adversarial``, or ``vae`` for the VAE). ``encoder`` trains an image-to-z encoder against ``encoder.generator``."""
+
+
+@dataclass
+class EncoderConfig:
+    """The ``encoder`` objective: an encoder E (image -> z) trained against a finished, frozen generator G
+    (Zhu et al., "Generative Visual Manipulation on the Natural Image Manifold", ECCV 2016)."""
+
+    generator: str | None = None
+    """The run directory of the generator to invert; its model, latent size and data must match ``model`` and ``data``."""
+    width: int = _field(32, min=1, max=1024)
+    """Channels of E's first convolution; each stride-2 convolution after it doubles them."""
+    dense: int = _field(512, min=1, max=8192)
+    """Width of E's fully connected layer before the code."""
+    latent_weight: float = _field(1.0, min=0.0)
+    """Weight of the latent loss ||E(G(z)) - z||^2 on G's samples, whose z is known."""
+    image_weight: float = _field(1.0, min=0.0)
+    """Weight of the image loss ||G(E(G(z))) - G(z)||^2 on G's samples."""
+    real_weight: float = _field(1.0, min=0.0)
+    """Weight of the reconstruction loss ||G(E(x)) - x||^2 on the real training images."""
 
 
 @dataclass
@@ -218,6 +240,7 @@ class Config:
     ema: EMAConfig = field(default_factory=EMAConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     restore: RestoreConfig = field(default_factory=RestoreConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
 
 
 _FLOAT_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -328,6 +351,11 @@ def _validate_names(cfg: Config) -> None:
     from gankit.restore.degrade import create_degradation
 
     create_degradation(cfg.restore.degradation)
+    if cfg.train.objective:
+        from gankit.training.objectives import OBJECTIVES
+
+        if cfg.train.objective not in OBJECTIVES:
+            raise ConfigError(f"train.objective: {cfg.train.objective!r} is not allowed; choose one of: {', '.join(OBJECTIVES.names())}")
 
 
 def config_from_dict(raw: Any) -> Config:

@@ -105,7 +105,7 @@ def build_networks(trainer: Any, cfg: Any, networks: GANPair | None = None) -> N
     betas = (cfg.optim.beta1, cfg.optim.beta2)
     trainer.opt_g = make_adam(trainer.generator.parameters(), cfg.optim.lr_g, betas, trainer.device)
     trainer.opt_d = make_adam(trainer.discriminator.parameters(), cfg.optim.lr_d, betas, trainer.device)
-    trainer.objective_name = objective_for_model(cfg.model.name)
+    trainer.objective_name = cfg.train.objective or objective_for_model(cfg.model.name)
     trainer.objective = create_objective(trainer.objective_name, trainer)
     trainer.joint_d_pass = joint_pass_allowed(trainer.discriminator, cfg.train.batch_per_process or cfg.train.batch_size)
     trainer.n_critic, trainer.autocast_enabled = cfg.optim.n_critic, cfg.train.precision == "bf16"

@@ -62,6 +62,6 @@ def create_objective(name: str, trainer: Any) -> Objective:
 
 
 # The built-in objectives register themselves when imported.
-from gankit.training.objectives import adversarial, paired, vae  # noqa: E402
+from gankit.training.objectives import adversarial, encoder, paired, vae  # noqa: E402
 
-__all__ = ["OBJECTIVES", "Objective", "adversarial", "create_objective", "objective_for_model", "paired", "register_objective", "vae"]
+__all__ = ["OBJECTIVES", "Objective", "adversarial", "create_objective", "encoder", "objective_for_model", "paired", "register_objective", "vae"]

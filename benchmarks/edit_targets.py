@@ -1,0 +1,216 @@
+"""The [edit] targets (issue #31) on an unconditional and a conditional MNIST run; prints each figure.
+
+    python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan --cond runs/mnist_cond --encoder runs/mnist_dcgan_encoder
+    python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan --cond runs/mnist_cond --num 100 --search 2000   # smaller
+
+Every inversion uses the pixel loss alone (no feature term), so the scores come from the run's own domain evaluator
+(MNIST ``764aad31``, test accuracy 98.7%, the floor of "read as the original"). Figures:
+
+Each inversion starts as ``gankit project`` does, from the nearest of 1,000 random codes (the search is part of the
+timed work). 1. known-z samples: ``--num`` samples of each run inverted for ``--steps`` steps; mean PSNR (target >= 30 dB).
+2. real test digits: ``--num`` of the test split (in a fixed random order, seed 0) inverted the same way (conditional runs with the true
+   class); the share the evaluator reads as the original's digit (target >= 95%) and the mean PSNR against the mean
+   of each digit's best PSNR among ``--search`` random samples of the same generator (target: 3 dB above it).
+3. encoder start (``--encoder``): the fewest steps from the encoder's codes whose final loss reaches the default
+   start's loss after ``--steps`` steps, on 100 of those test digits; speed-up = steps / that (target >= 3x).
+4. speed: 100 of those test digits x ``--steps`` steps, wall seconds with ``--threads`` threads (target < 30 s on 2 cores).
+5. class change on the conditional run: each inverted test digit redrawn with the same z and another class
+   (label + 1 + a random 0..8, mod 10); the share read as the new class (target >= 95%).
+6. directions on the unconditional run: class boundaries from 10,000 samples (seed 0); 1,000 other samples (seed 1)
+   edited toward a random other class at each ``--strengths``; the share read as the target (target >= 80% at the
+   recommended strength) and the precision (k = 3, evaluator features, against 2,000 training digits) of the edited
+   samples beside the unedited ones' (within 0.05).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from gankit.data import load_dataset
+from gankit.edit import ProjectorConfig, fit_directions, load_encoder, load_generator_run, project
+from gankit.edit.runs import encode
+from gankit.metrics import Features
+from gankit.metrics.evaluator import load_evaluator
+from gankit.metrics.precision_recall import precision_recall
+from gankit.metrics.restoration import mean_psnr, psnr
+
+SEARCH_START = 1000
+"""The default start of ``gankit project``: the nearest of 1,000 random codes."""
+
+
+def best_search_psnr(run, targets: torch.Tensor, num: int, labels: torch.Tensor | None = None, seed: int = 7) -> torch.Tensor:
+    """Each target's best PSNR (dB) among ``num`` random samples of ``run`` (conditional: of the target's class)."""
+    flat = targets.flatten(1).double()  # (N, D)
+    best = torch.full((len(targets),), float("inf"), dtype=torch.float64)
+    gen = torch.Generator().manual_seed(seed)
+    for start in range(0, num, 1000):
+        z = torch.randn(min(1000, num - start), run.latent_dim, generator=gen)
+        if labels is None:
+            samples = run.generate(z).flatten(1).double()  # (B, D)
+            d = (flat ** 2).sum(1, keepdim=True) + (samples ** 2).sum(1)[None] - 2 * flat @ samples.T  # (N, B)
+            best = torch.minimum(best, d.min(dim=1).values / flat.shape[1])
+        else:
+            for k in labels.unique().tolist():
+                rows = labels == k
+                samples = run.generate(z, torch.full((len(z),), k)).flatten(1).double()
+                d = (flat[rows] ** 2).sum(1, keepdim=True) + (samples ** 2).sum(1)[None] - 2 * flat[rows] @ samples.T
+                best[rows] = torch.minimum(best[rows], d.min(dim=1).values / flat.shape[1])
+    return 10 * torch.log10(255.0 ** 2 / best.clamp_min(1e-12))
+
+
+class Subset:
+    """Test digits in a fixed random order (seed 0): the test split is stored sorted by class."""
+
+    def __init__(self, data) -> None:
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+        self.images, self.labels = data.images[order], data.labels[order]
+
+
+def section(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+def known_z(run, name: str, num: int, steps: int) -> None:
+    z = torch.randn(num, run.latent_dim, generator=torch.Generator().manual_seed(123))
+    labels = torch.arange(num) % run.num_classes if run.num_classes else None
+    images = run.generate(z, labels)
+    start = time.perf_counter()
+    result = project(run, images, ProjectorConfig(steps=steps), labels=labels, search=SEARCH_START)
+    values = psnr(result.images, images)
+    print(f"{name}: known-z samples, {num} x {steps} steps: mean PSNR {mean_psnr(values):.2f} dB (target >= 30), "
+          f"median {float(values.median()):.2f}, below 20 dB: {int((values < 20).sum())}; {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def real_digits(run, name: str, evaluator, test, num: int, steps: int, search: int):
+    images, labels = test.images[:num], test.labels[:num]
+    cond = labels if run.num_classes else None
+    start = time.perf_counter()
+    result = project(run, images, ProjectorConfig(steps=steps), labels=cond, search=SEARCH_START)
+    seconds = time.perf_counter() - start
+    read = evaluator(result.images).probs.argmax(dim=1)
+    share = float((read == labels).double().mean())
+    mine = mean_psnr(psnr(result.images, images))
+    searched = mean_psnr(best_search_psnr(run, images, search, cond))
+    print(f"{name}: {num} real test digits x {steps} steps ({seconds:.0f} s): read as the original {100 * share:.1f}% "
+          f"(target >= 95%); mean PSNR {mine:.2f} dB against {searched:.2f} dB for the best of {search} random samples: "
+          f"{mine - searched:+.2f} dB (target >= +3)", flush=True)
+    return result
+
+
+def encoder_speedup(run, encoder_run: str, test, steps: int) -> None:
+    encoder = load_encoder(encoder_run, run)
+    images = test.images[:100]
+    base = project(run, images, ProjectorConfig(steps=steps), search=SEARCH_START)
+    target = float(base.final_loss.mean())
+    one_shot = run.generate(encode(encoder, images))
+    print(f"encoder: one-shot codes: mean PSNR {mean_psnr(psnr(one_shot, images)):.2f} dB; default start after {steps} steps: "
+          f"loss {target:.5f}, PSNR {mean_psnr(psnr(base.images, images)):.2f} dB", flush=True)
+    reached = None
+    for n in (10, 20, 30, 50, 75, 100, 150, 200, 300):
+        if n > steps:
+            break
+        hybrid = project(run, images, ProjectorConfig(steps=n), encoder=encoder)
+        loss = float(hybrid.final_loss.mean())
+        print(f"  encoder start, {n:3d} steps: loss {loss:.5f}, PSNR {mean_psnr(psnr(hybrid.images, images)):.2f} dB", flush=True)
+        if loss <= target:
+            reached = n
+            break
+    if reached is None:
+        print("encoder: no step count up to the default start's reaches its loss", flush=True)
+    else:
+        print(f"encoder: reaches the default start's {steps}-step loss in {reached} steps: {steps / reached:.1f}x fewer (target >= 3x)", flush=True)
+
+
+def speed(run, test, steps: int, threads: int) -> None:
+    import os
+
+    images, labels = test.images[:100], (test.labels[:100] if run.num_classes else None)
+    project(run, images[:10], ProjectorConfig(steps=5), labels=None if labels is None else labels[:10])  # warm-up
+    start, cpu = time.perf_counter(), time.process_time()
+    project(run, images, ProjectorConfig(steps=steps), labels=labels, search=SEARCH_START)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    load = os.getloadavg()[0]
+    print(f"speed: 100 images x {steps} steps: {wall:.1f} s wall, {cpu:.1f} CPU-s, with {threads} threads "
+          f"(target < 30 s on 2 cores; load average {load:.1f} on this shared machine while measured)", flush=True)
+
+
+def class_change(run, evaluator, test, inverted, num: int) -> None:
+    labels = test.labels[:num]
+    gen = torch.Generator().manual_seed(11)
+    targets = (labels + 1 + torch.randint(9, (num,), generator=gen)) % 10
+    changed = run.generate(inverted.z, targets)
+    share = float((evaluator(changed).probs.argmax(dim=1) == targets).double().mean())
+    kept = float((evaluator(run.generate(inverted.z, labels)).probs.argmax(dim=1) == labels).double().mean())
+    print(f"class change (conditional): {num} inverted test digits redrawn as another class: read as the new class "
+          f"{100 * share:.1f}% (target >= 95%); with their own class {100 * kept:.1f}%", flush=True)
+
+
+def directions(run, evaluator, train, strengths: list[float]) -> None:
+    start = time.perf_counter()
+    bounds = fit_directions(run, lambda x: evaluator(x).probs, num=10_000, seed=0)
+    z = torch.randn(1000, run.latent_dim, generator=torch.Generator().manual_seed(1))
+    images = run.generate(z)
+    features = evaluator(images)
+    current = features.probs.argmax(dim=1)
+    targets = (current + 1 + torch.randint(9, (len(z),), generator=torch.Generator().manual_seed(2))) % 10
+    real = evaluator(train.images[:2000])
+    base = precision_recall(real, features)["precision"]
+    print(f"directions (unconditional): boundaries from 10,000 samples in {time.perf_counter() - start:.0f} s; "
+          f"unedited samples' precision {base:.3f}", flush=True)
+    for s in strengths:
+        edited = run.generate(bounds.edit(z, targets, s))
+        got = evaluator(edited)
+        success = float((got.probs.argmax(dim=1) == targets).double().mean())
+        prec = precision_recall(real, Features(got.features, got.probs))["precision"]
+        print(f"  strength {s:4.1f}: read as the target {100 * success:5.1f}% (target >= 80%); precision {prec:.3f} "
+              f"({prec - base:+.3f}; target within -0.05); mean code norm {float(bounds.edit(z, targets, s).norm(dim=1).mean()):.2f}",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dcgan", help="an unconditional MNIST run (mnist_dcgan)")
+    parser.add_argument("--cond", help="a conditional MNIST run (mnist_cond)")
+    parser.add_argument("--encoder", help="an encoder run trained against --dcgan")
+    parser.add_argument("--num", type=int, default=500, help="images for the known-z, real-digit and class-change figures")
+    parser.add_argument("--search", type=int, default=10_000, help="random samples searched for the baseline")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--strengths", default="1,2,3,4,5", help="direction strengths to try")
+    parser.add_argument("--only", action="append", default=[], help="known, real, encoder, speed, change, directions")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    want = (lambda part: not args.only or part in args.only)
+    evaluator = load_evaluator("mnist")
+    test, train = Subset(load_dataset("mnist", "test")), load_dataset("mnist", "train")
+    print(f"evaluator {evaluator.id} (test accuracy {100 * evaluator.accuracy:.1f}%); {args.threads} threads", flush=True)
+    if args.dcgan:
+        run = load_generator_run(args.dcgan)
+        section(f"unconditional: {args.dcgan}")
+        if want("known"):
+            known_z(run, "mnist_dcgan", args.num, args.steps)
+        if want("real"):
+            real_digits(run, "mnist_dcgan", evaluator, test, args.num, args.steps, args.search)
+        if args.encoder and want("encoder"):
+            encoder_speedup(run, args.encoder, test, args.steps)
+        if want("speed"):
+            speed(run, test, args.steps, args.threads)
+        if want("directions"):
+            directions(run, evaluator, train, [float(s) for s in args.strengths.split(",")])
+    if args.cond:
+        run = load_generator_run(args.cond)
+        section(f"conditional: {args.cond}")
+        if want("known"):
+            known_z(run, "mnist_cond", args.num, args.steps)
+        if want("real") or want("change"):
+            inverted = real_digits(run, "mnist_cond", evaluator, test, args.num, args.steps, args.search)
+            class_change(run, evaluator, test, inverted, args.num)
+        if want("speed"):
+            speed(run, test, args.steps, args.threads)
+
+
+if __name__ == "__main__":
+    main()
