@@ -32,7 +32,7 @@ def decode_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int
     if not data:
         raise UploadError("upload: the file is empty; choose an image (PNG, JPEG, BMP, GIF or WebP)")
     if len(data) > max_bytes:
-        raise UploadError(f"upload: {len(data):,} bytes is more than the limit of {max_bytes:,}")
+        raise UploadError(f"upload: {len(data):,} bytes is more than the limit of {max_bytes:,} bytes")
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
