@@ -138,6 +138,7 @@ document.querySelectorAll("[data-action]").forEach(button => button.addEventList
 document.querySelectorAll("[data-preset]").forEach(button => button.addEventListener("click",
   () => send(() => studio.post("/api/lab/settings", { preset: button.dataset.preset, settings: { dataset: document.getElementById("dataset").value === "drawn" ? "drawn" : document.getElementById("dataset").value } }))));
 document.querySelectorAll("select, input").forEach(input => input.addEventListener("change", () => {
+  if (input.type === "number" && input.value === "") return;  // half-typed: wait for a number
   if (input.id === "dataset" && input.value === "drawn" && !lab.drawn.length) { startDrawing(); return; }
   send(() => studio.post("/api/lab/settings", { settings: readSettings() }));
 }));

@@ -23,10 +23,11 @@ async function drawGrid() {
   studio.showError(errorBox, null);
   const response = await fetch(`/api/sample/draw?${query("png")}`, { cache: "no-store" });
   if (!response.ok) { studio.showError(errorBox, (await response.json()).error); return; }
-  const blob = await response.blob(), old = $("grid").src;
-  $("grid").src = URL.createObjectURL(blob);
+  const blob = await response.blob(), img = $("grid"), old = img.src, seed = $("seed").value;
+  img.src = URL.createObjectURL(blob);
+  await img.decode();
   if (old.startsWith("blob:")) URL.revokeObjectURL(old);
-  $("grid").dataset.seed = $("seed").value;
+  img.dataset.seed = seed;  // the seed of the grid on show, once it is decoded
   $("caption").textContent = command();
   $("png").href = `/api/sample/draw?${query("png", true)}`;
   $("npz").href = `/api/sample/draw?${query("npz", true)}`;
