@@ -41,8 +41,6 @@ function draw() {
     ctx.imageSmoothingEnabled = true;
     ctx.drawImage(heat, 0, 0, plane.width, plane.height);
   }
-  ctx.fillStyle = "#12a37f";
-  lab.real.forEach(p => { const [x, y] = toPx(p); ctx.fillRect(x - 1.5, y - 1.5, 3, 3); });
   if (frame) {
     const longest = Math.max(1e-12, ...frame.arrows.map(([a, b]) => Math.hypot(a, b)));
     ctx.strokeStyle = "rgba(40, 40, 60, 0.55)"; ctx.lineWidth = 1; ctx.beginPath();
@@ -54,6 +52,8 @@ function draw() {
     ctx.fillStyle = "#8b3fd9";
     frame.fake.forEach(p => { const [x, y] = toPx(p); ctx.beginPath(); ctx.arc(x, y, 2.3, 0, 2 * Math.PI); ctx.fill(); });
   }
+  ctx.fillStyle = "rgba(18, 163, 127, 0.85)";  // real points on top, so that a mode G misses stays visible
+  lab.real.forEach(p => { const [x, y] = toPx(p); ctx.fillRect(x - 2, y - 2, 4, 4); });
   if (lab.drawing) {
     ctx.fillStyle = "#1d2430";
     lab.drawn.forEach(p => { const [x, y] = toPx(p); ctx.fillRect(x - 2, y - 2, 4, 4); });
