@@ -176,7 +176,6 @@ class LabTrainer:
     def reset(self) -> None:
         """Fresh weights, optimisers and counters from ``settings.seed``."""
         s = self.settings
-        torch.manual_seed(s.seed)
         self.rng = torch.Generator().manual_seed(s.seed)
         self.mixture: GaussianMixture2D | None = MIXTURES.get(s.dataset)
         if self.mixture is not None:
@@ -185,7 +184,9 @@ class LabTrainer:
             self.real_pool = self.drawn if self.drawn is not None else drawn_mixture(0.8 * _circle(64))
         self.extent = _extent(self.real_pool)
         hidden = [s.hidden] * 3
-        pair = create_model("mlp2d", (2,), s.latent_dim, 0, g_hidden=hidden, d_hidden=hidden, pack=s.pack)
+        with torch.random.fork_rng(devices=[]):  # seeded weights, without touching the process's global RNG
+            torch.manual_seed(s.seed)
+            pair = create_model("mlp2d", (2,), s.latent_dim, 0, g_hidden=hidden, d_hidden=hidden, pack=s.pack)
         self.generator, self.discriminator = pair.generator, pair.discriminator
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=s.lr_g, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=s.d_learning_rate, betas=(0.5, 0.999))

@@ -8,15 +8,17 @@ click lands between two steps, never inside one.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import Any
 
 import torch
 
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, first_line
 from gankit.studio.lab import PRESETS, LabSettings, LabTrainer
 
+log = logging.getLogger("gankit")
 ACTIONS = ("play", "pause", "d_step", "g_step", "step", "reset")
 
 
@@ -112,8 +114,12 @@ class LabSession:
                 continue
             with self.lock:
                 if self.playing:
-                    for _ in range(self.trainer.settings.steps_per_frame):
-                        self.trainer.train_step()
+                    try:
+                        for _ in range(self.trainer.settings.steps_per_frame):
+                            self.trainer.train_step()
+                    except (RuntimeError, ValueError) as exc:  # e.g. a learning rate that sends the weights to inf
+                        log.warning("lab: training paused: %s", first_line(exc))
+                        self.playing = False
                     self._publish()
             with self.changed:
                 self.changed.notify_all()
