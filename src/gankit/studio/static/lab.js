@@ -95,6 +95,9 @@ async function onFrame(frame) {
   if (frame.real_changed || frame.step < (lab.frame ? lab.frame.step : 0)) { clearHistory(); await loadReal(); }
   showFrame(frame);
   setPlaying(frame.playing);
+  // The form follows the server (another tab, or a preset), except for a field being edited.
+  const editing = document.activeElement && document.activeElement.matches("input[type=number]");
+  if (!editing && JSON.stringify(frame.settings) !== lab.shownSettings) showSettings(frame.settings);
 }
 
 function setPlaying(playing) {
@@ -105,21 +108,26 @@ function setPlaying(playing) {
 
 const fields = ["dataset", "loss", "lr_g", "lr_d", "steps_per_frame", "seed", "r1_gamma", "ttur_ratio"];
 function showSettings(s) {
+  lab.shownSettings = JSON.stringify(s);
   fields.forEach(name => { if (name !== "r1_gamma" || s.r1_gamma > 0) document.getElementById(name).value = s[name]; });
   ["pacgan", "ema", "ttur"].forEach(name => { document.getElementById(name).checked = s[name]; });
   document.getElementById("r1").checked = s.r1_gamma > 0;
   document.getElementById("lr_d").disabled = s.ttur;
 }
 
-function readSettings() {
-  const value = id => document.getElementById(id).value, number = id => Number(value(id));
-  return {
-    dataset: value("dataset"), loss: value("loss"), lr_g: number("lr_g"), lr_d: number("lr_d"),
-    steps_per_frame: number("steps_per_frame"), seed: number("seed"), ttur_ratio: number("ttur_ratio"),
-    pacgan: document.getElementById("pacgan").checked, ema: document.getElementById("ema").checked,
-    ttur: document.getElementById("ttur").checked,
-    r1_gamma: document.getElementById("r1").checked ? number("r1_gamma") : 0,
-  };
+// The one setting a control changes: only that is sent, so a form that lags behind the server changes nothing else.
+function changedSetting(input) {
+  const number = id => Number(document.getElementById(id).value);
+  switch (input.id) {
+    case "r1": case "r1_gamma":
+      return { r1_gamma: document.getElementById("r1").checked ? number("r1_gamma") : 0 };
+    case "pacgan": case "ema": case "ttur":
+      return { [input.id]: input.checked };
+    case "dataset": case "loss":
+      return { [input.id]: input.value };
+    default:
+      return { [input.id]: number(input.id) };
+  }
 }
 
 async function send(request) {
@@ -136,11 +144,12 @@ document.getElementById("play").addEventListener("click", () => send(() => studi
 document.querySelectorAll("[data-action]").forEach(button => button.addEventListener("click",
   () => send(() => studio.post("/api/lab/control", { action: button.dataset.action }))));
 document.querySelectorAll("[data-preset]").forEach(button => button.addEventListener("click",
-  () => send(() => studio.post("/api/lab/settings", { preset: button.dataset.preset, settings: { dataset: document.getElementById("dataset").value === "drawn" ? "drawn" : document.getElementById("dataset").value } }))));
+  () => send(() => studio.post("/api/lab/settings", { preset: button.dataset.preset }))));
 document.querySelectorAll("select, input").forEach(input => input.addEventListener("change", () => {
   if (input.type === "number" && input.value === "") return;  // half-typed: wait for a number
+  if (input.id === "r1_gamma" && !document.getElementById("r1").checked) return;
   if (input.id === "dataset" && input.value === "drawn" && !lab.drawn.length) { startDrawing(); return; }
-  send(() => studio.post("/api/lab/settings", { settings: readSettings() }));
+  send(() => studio.post("/api/lab/settings", { settings: changedSetting(input) }));
 }));
 
 function startDrawing() {
