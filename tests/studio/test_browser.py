@@ -44,7 +44,7 @@ def severe_console_errors(driver) -> list[str]:
 def studio(runs_dir):
     from gankit.run import EVAL_FORMAT, RunDir
 
-    RunDir(runs_dir / "tiny").write_eval({
+    RunDir(runs_dir / "group" / "cond").write_eval({
         "version": EVAL_FORMAT, "created": "2026-12-04T12:00:00Z", "dataset": "squares", "extractor": "evaluator-0123",
         "num": 500, "seed": 0, "metrics": {"fid": 123.4, "precision": 0.25}, "floor": {"fid": 5.6, "precision": 0.87},
         "floor_num": 500, "modes": None, "modes_floor": None, "notes": [],
@@ -94,10 +94,10 @@ def test_conditional_runs_offer_their_classes(studio):
 def test_runs_page_shows_figures_beside_floors(studio):
     base, driver = studio
     driver.get(f"{base}/runs")
-    panel = wait_for(lambda: driver.find_elements("css selector", "[data-run='tiny'] table"), what="the runs")[0]
+    panel = wait_for(lambda: driver.find_elements("css selector", "[data-run='group/cond'] table"), what="the runs")[0]
     rows = [row.text for row in panel.find_elements("css selector", "tr")]
     assert "fid 123 5.60" in rows and "precision 0.250 0.870" in rows
-    assert driver.execute_script("return document.querySelector(\"[data-run='tiny'] img\").naturalWidth") > 0
+    assert driver.execute_script("return document.querySelector(\"[data-run='group/cond'] img\").naturalWidth") > 0
     assert resources_outside(driver, base) == []
 
 
