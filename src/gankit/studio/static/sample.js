@@ -18,19 +18,24 @@ function command() {
   return text + " --out samples.png";
 }
 
+let latest = 0;  // the newest request: an older answer that arrives later is dropped
 async function drawGrid() {
-  if (!$("run").value) return;
+  if (!$("run").value || $("seed").value === "" || $("num").value === "") return;
+  const ticket = ++latest, params = query("png"), seed = params.get("seed"), text = command();
+  const png = `/api/sample/draw?${query("png", true)}`, npz = `/api/sample/draw?${query("npz", true)}`;
   studio.showError(errorBox, null);
-  const response = await fetch(`/api/sample/draw?${query("png")}`, { cache: "no-store" });
+  const response = await fetch(`/api/sample/draw?${params}`, { cache: "no-store" });
+  if (ticket !== latest) return;
   if (!response.ok) { studio.showError(errorBox, (await response.json()).error); return; }
-  const blob = await response.blob(), img = $("grid"), old = img.src, seed = $("seed").value;
+  const blob = await response.blob(), img = $("grid"), old = img.src;
+  if (ticket !== latest) return;
   img.src = URL.createObjectURL(blob);
   await img.decode();
   if (old.startsWith("blob:")) URL.revokeObjectURL(old);
   img.dataset.seed = seed;  // the seed of the grid on show, once it is decoded
-  $("caption").textContent = command();
-  $("png").href = `/api/sample/draw?${query("png", true)}`;
-  $("npz").href = `/api/sample/draw?${query("npz", true)}`;
+  $("caption").textContent = text;
+  $("png").href = png;
+  $("npz").href = npz;
 }
 
 async function chooseRun() {
