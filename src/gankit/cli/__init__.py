@@ -16,11 +16,12 @@ EPILOG = """examples:
   gankit data fetch mnist
   gankit export runs/mnist_mlp --format hf --out hf/mnist_mlp
   gankit restore runs/fashion_sr2_gan --input small.png --out restored/
+  gankit studio runs/
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import bench, data, edit, eval, evaluator, export, interpolate, project, report, restore, sample, train
+    from gankit.cli import bench, data, edit, eval, evaluator, export, interpolate, lesson, project, report, restore, sample, studio, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", description="Train, sample and evaluate GANs.", epilog=EPILOG,
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="show debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, data, eval, evaluator, report, bench, export, restore, project, interpolate, edit):
+    for module in (train, sample, data, eval, evaluator, report, bench, export, restore, project, interpolate, edit, studio, lesson):
         module.add_parser(subparsers)
     return parser
 
