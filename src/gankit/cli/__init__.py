@@ -14,11 +14,12 @@ EPILOG = """examples:
   gankit train --resume runs/mnist_mlp
   gankit sample runs/mnist_mlp --num 64 --out samples.png
   gankit data fetch mnist
+  gankit lesson the-game --out lesson1
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from gankit.cli import bench, data, eval, evaluator, report, sample, train
+    from gankit.cli import bench, data, eval, evaluator, lesson, report, sample, train
 
     parser = argparse.ArgumentParser(
         prog="gankit", description="Train, sample and evaluate GANs.", epilog=EPILOG,
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="show debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (train, sample, data, eval, evaluator, report, bench):
+    for module in (train, sample, data, eval, evaluator, report, bench, lesson):
         module.add_parser(subparsers)
     return parser
 
