@@ -119,4 +119,6 @@ def save_figure(figure: Any, path: Path, dpi: int = 80) -> Path:
 
 
 # The lessons register themselves on import.
-from gankit.lessons import mode_collapse, the_game, the_loop, vanishing_gradients  # noqa: E402,F401
+from gankit.lessons import (  # noqa: E402,F401
+    gan_or_vae, instability, measuring, mnist, mode_collapse, the_game, the_loop, vanishing_gradients,
+)

@@ -33,22 +33,45 @@ METHODS = {
 STACKED_COMMAND = "gankit train configs/stacked_mnist.yaml --run-dir runs/stacked_mnist"
 
 
-def train_and_snapshot(overrides: list[str], steps: int, snapshots: list[int], seed: int) -> list[dict]:
-    """Train ring2d with ``overrides``; at each snapshot step, 2,500 samples and their mode score."""
-    out = []
+def train_and_snapshot(overrides: list[str], steps: int, snapshots: list[int], seed: int) -> tuple[list[dict], dict]:
+    """Train ring2d with ``overrides``: at each snapshot step 2,500 samples (the same noise every time) and their mode
+    score; and every step's D and G losses."""
+    shots, losses = [], {"d_loss": [], "g_loss": []}
     with scratch_trainer("ring2d", PLAIN + overrides + [f"train.seed={seed}"]) as trainer:
         for step in range(steps + 1):
             if step in snapshots:
                 trainer.generator.eval()
                 points = draw_samples(trainer.sampling_generator, trainer.sample_spec(), MIXTURE_SAMPLES, seed + 1)
                 trainer.generator.train()
-                out.append({"step": step, "points": points, "score": score_mixture(points, RING)})
+                shots.append({"step": step, "points": points, "score": score_mixture(points, RING)})
             if step == steps:
                 break
             real, labels = trainer.next_batch()
-            trainer.train_step(real, labels)
+            stats = trainer.train_step(real, labels, with_stats=True)
             trainer.step += 1
-    return out
+            losses["d_loss"].append(stats["d_loss"])
+            losses["g_loss"].append(stats["g_loss"])
+    return shots, losses
+
+
+def plot_strips(runs: dict[str, list[dict]], path, title: str) -> None:
+    """Rows of scatter plots, one row per run and one column per snapshot, G's samples over the ring's means."""
+    import matplotlib.pyplot as plt
+
+    means = RING.means.numpy()
+    columns = len(next(iter(runs.values())))
+    figure, axes = plt.subplots(len(runs), columns, figsize=(1.9 * columns, 2.0 * len(runs)), squeeze=False)
+    for row, (name, shots) in zip(axes, runs.items()):
+        for ax, shot in zip(row, shots):
+            points = shot["points"].numpy()
+            ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.3, color="tab:blue")
+            ax.scatter(means[:, 0], means[:, 1], s=25, marker="x", color="tab:red")
+            ax.set_xlim(-1.6, 1.6), ax.set_ylim(-1.6, 1.6)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"step {shot['step']}: {shot['score'].modes}/8", fontsize=8)
+        row[0].set_ylabel(name, fontsize=8)
+    figure.suptitle(title, fontsize=10)
+    save_figure(figure, path)
 
 
 def stacked_mnist(run_dir, out, seed: int, num: int) -> dict:
@@ -87,26 +110,13 @@ def mode_collapse(options: LessonOptions) -> dict:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     steps = options.size(3000, 10)
     snapshots = sorted({round(steps * k / 5) for k in range(6)})
-    runs = {name: train_and_snapshot(extra, steps, snapshots, options.seed) for name, extra in METHODS.items()}
+    runs = {name: train_and_snapshot(extra, steps, snapshots, options.seed)[0] for name, extra in METHODS.items()}
 
-    means = RING.means.numpy()
-    figure, axes = plt.subplots(len(runs), len(snapshots), figsize=(1.9 * len(snapshots), 2.0 * len(runs)), squeeze=False)
-    for row, (name, shots) in zip(axes, runs.items()):
-        for ax, shot in zip(row, shots):
-            points = shot["points"].numpy()
-            ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.3, color="tab:blue")
-            ax.scatter(means[:, 0], means[:, 1], s=25, marker="x", color="tab:red")
-            ax.set_xlim(-1.6, 1.6), ax.set_ylim(-1.6, 1.6)
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_title(f"step {shot['step']}: {shot['score'].modes}/8", fontsize=8)
-        row[0].set_ylabel(name, fontsize=8)
-    figure.suptitle("G's samples (blue) and the 8 modes (red x); title: modes covered", fontsize=10)
-    save_figure(figure, options.out / "mode-collapse-ring.png")
+    plot_strips(runs, options.out / "mode-collapse-ring.png", "G's samples (blue) and the 8 modes (red x); title: modes covered")
 
     arrays = {f"{name}": shots[-1]["points"].numpy() for name, shots in runs.items()}
     buffer = io.BytesIO()
