@@ -22,7 +22,10 @@ def synced(text: str) -> str:
     """``text`` with every numbers block holding the summary of its lesson's JSON."""
 
     def fill(match: re.Match) -> str:
-        record = json.loads((HERE / "figures" / f"{match['name']}.json").read_text())
+        path = HERE / "figures" / f"{match['name']}.json"
+        if not path.is_file():
+            return match.group(0)  # not made yet: the block stays as it is
+        record = json.loads(path.read_text())
         cost = f"Command: `{record['command']}` ({record['cpu_seconds']:.0f} CPU-s on {record['threads']} thread(s))."
         return f"{match.group(1)}\n{record['numbers']['summary']}\n\n{cost}\n{match.group(3)}"
 

@@ -66,5 +66,7 @@ def test_pages_hold_the_numbers_of_the_committed_figures():
     for page in sorted(lessons.glob("*.md")):
         text = page.read_text()
         assert sync.synced(text) == text, f"{page.name} is out of date: run python docs/lessons/sync.py"
+        for name in re.findall(r"<!-- numbers: ([a-z0-9-]+) -->", text):
+            assert (lessons / "figures" / f"{name}.json").is_file(), f"{page.name} shows the numbers of {name}, never made"
         for figure in re.findall(r"\]\((figures/[^)]+)\)", text):
             assert (lessons / figure).is_file(), f"{page.name} embeds {figure}, which does not exist"
