@@ -70,3 +70,19 @@ def test_pages_hold_the_numbers_of_the_committed_figures():
             assert (lessons / "figures" / f"{name}.json").is_file(), f"{page.name} shows the numbers of {name}, never made"
         for figure in re.findall(r"\]\((figures/[^)]+)\)", text):
             assert (lessons / figure).is_file(), f"{page.name} embeds {figure}, which does not exist"
+
+
+def test_run_is_refused_by_lessons_that_read_none_and_must_exist(tmp_path, capsys):
+    assert main(["lesson", "the-game", "--out", str(tmp_path), "--tiny", "--run", str(tmp_path)]) == 2
+    assert "lesson 'the-game' reads no run; the lessons that do: mode-collapse" in capsys.readouterr().err
+    assert main(["lesson", "mode-collapse", "--out", str(tmp_path), "--tiny", "--run", str(tmp_path / "missing")]) == 2
+    assert "is not a run directory" in capsys.readouterr().err
+
+
+def test_mode_collapse_reads_only_a_stacked_mnist_run(tmp_path, capsys):
+    run = tmp_path / "ring"
+    assert main(["train", "ring2d", "--run-dir", str(run), "--max-steps", "2", "--set", "train.num_samples=16"]) == 0
+    capsys.readouterr()
+    assert main(["lesson", "mode-collapse", "--out", str(tmp_path / "out"), "--tiny", "--run", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "trained on 'ring'" in err and "configs/stacked_mnist.yaml" in err

@@ -6,7 +6,7 @@ those numbers, the command and the CPU time to ``OUT/NAME.json``. ``gankit lesso
 the Markdown lessons under ``docs/lessons/`` embed the figures it makes.
 
 Example:
-    >>> run_lesson("the-game", "figures", tiny=True)["numbers"]["optimal_value"]
+    >>> run_lesson("the-game", "figures", tiny=True)["numbers"]["stages"][-1]["optimal_value"]  # -log 4
 """
 
 from __future__ import annotations
@@ -48,9 +48,15 @@ Lesson = Callable[[LessonOptions], dict[str, Any]]
 LESSONS: Registry[Lesson] = Registry("lesson")
 
 
-def register_lesson(name: str) -> Callable[[Lesson], Lesson]:
-    """Register a lesson function ``options -> numbers`` under ``name`` (what ``gankit lesson NAME`` runs)."""
-    return LESSONS.register(name)
+def register_lesson(name: str, takes_run: bool = False) -> Callable[[Lesson], Lesson]:
+    """Register a lesson function ``options -> numbers`` under ``name`` (what ``gankit lesson NAME`` runs);
+    ``takes_run``: it reads ``--run EXISTING_RUN`` when given one."""
+
+    def decorator(lesson: Lesson) -> Lesson:
+        lesson.takes_run = takes_run
+        return LESSONS.register(name)(lesson)
+
+    return decorator
 
 
 def lesson_names() -> list[str]:
@@ -76,6 +82,11 @@ def run_lesson(name: str, out: str | Path, tiny: bool = False, seed: int = 0, ru
     lesson = LESSONS.get(name)
     if seed < 0:
         raise ConfigError(f"--seed: {seed} must be >= 0")
+    if run is not None and not lesson.takes_run:
+        readers = ", ".join(n for n in lesson_names() if LESSONS.get(n).takes_run)
+        raise ConfigError(f"--run: lesson {name!r} reads no run; the lessons that do: {readers}")
+    if run is not None and not Path(run).is_dir():
+        raise ConfigError(f"--run: {run} is not a run directory")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out: {out} exists and is not a folder")

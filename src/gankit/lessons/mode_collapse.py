@@ -74,18 +74,26 @@ def plot_strips(runs: dict[str, list[dict]], path, title: str) -> None:
     save_figure(figure, path)
 
 
-def stacked_mnist(run_dir, out, seed: int, num: int) -> dict:
-    """Score a Stacked MNIST run's modes on ``num`` samples; a grid of its samples and its mode histogram."""
-    import matplotlib.pyplot as plt
-
+def stacked_run_data(run_dir):
+    """The data spec of ``run_dir``, which must be a Stacked MNIST run."""
     from gankit.errors import ConfigError
-    from gankit.evaluation.evaluator_training import extractor_for
-    from gankit.evaluation.run_eval import run_dataset, samples_from_run
-    from gankit.metrics.evaluate import mode_score
+    from gankit.evaluation.run_eval import run_dataset
 
     spec = run_dataset(run_dir)
     if spec.name != "stacked-mnist":
         raise ConfigError(f"--run: {run_dir} trained on {spec.name!r}; lesson mode-collapse reads a stacked-mnist run ({STACKED_COMMAND})")
+    return spec
+
+
+def stacked_mnist(run_dir, out, seed: int, num: int) -> dict:
+    """Score a Stacked MNIST run's modes on ``num`` samples; a grid of its samples and its mode histogram."""
+    import matplotlib.pyplot as plt
+
+    from gankit.evaluation.evaluator_training import extractor_for
+    from gankit.evaluation.run_eval import samples_from_run
+    from gankit.metrics.evaluate import mode_score
+
+    spec = stacked_run_data(run_dir)
     extractor = extractor_for(spec)
     samples = samples_from_run(run_dir, None, num, seed)  # (N, 3, 28, 28) uint8
     score = mode_score(samples, spec, extractor)
@@ -104,7 +112,7 @@ def stacked_mnist(run_dir, out, seed: int, num: int) -> dict:
     return {"run": str(run_dir), **score.to_dict()}
 
 
-@register_lesson("mode-collapse")
+@register_lesson("mode-collapse", takes_run=True)
 def mode_collapse(options: LessonOptions) -> dict:
     """Snapshot strips and mode counts of each method on the ring; Stacked MNIST's modes with ``--run``."""
     import matplotlib
@@ -112,6 +120,8 @@ def mode_collapse(options: LessonOptions) -> dict:
     matplotlib.use("Agg")
     import numpy as np
 
+    if options.run is not None:
+        stacked_run_data(options.run)  # refuse a wrong run before training anything
     steps = options.size(3000, 10)
     snapshots = sorted({round(steps * k / 5) for k in range(6)})
     runs = {name: train_and_snapshot(extra, steps, snapshots, options.seed)[0] for name, extra in METHODS.items()}
