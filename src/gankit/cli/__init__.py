@@ -17,6 +17,7 @@ EPILOG = """examples:
   gankit export runs/mnist_mlp --format hf --out hf/mnist_mlp
   gankit restore runs/fashion_sr2_gan --input small.png --out restored/
   gankit studio runs/
+  gankit lesson the-game --out lesson1
 """
 
 
