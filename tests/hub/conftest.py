@@ -22,9 +22,9 @@ def tiny_generator(name: str, seed: int = 0) -> tuple[torch.nn.Module, dict]:
     spec = tiny_spec(name)
     torch.manual_seed(seed)
     generator = create_model(name, spec["img_shape"], spec["latent_dim"], spec["num_classes"], **spec["options"]).generator
-    z = torch.randn(16, spec["latent_dim"])
+    inputs = torch.rand(16, *generator.input_shape) * 2 - 1 if hasattr(generator, "input_shape") else torch.randn(16, spec["latent_dim"])
     with torch.no_grad():
-        generator(z, torch.arange(16) % spec["num_classes"]) if spec["num_classes"] else generator(z)
+        generator(inputs, torch.arange(16) % spec["num_classes"]) if spec["num_classes"] else generator(inputs)
     return generator.eval(), spec
 
 

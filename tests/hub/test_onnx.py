@@ -50,6 +50,15 @@ def test_onnxruntime_matches_torch(name, tmp_path):
         return
     g.export_onnx(path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    if hasattr(generator, "input_shape"):  # image-to-image: the input is a degraded image in [-1, 1]
+        for batch in (64, 3):
+            degraded = torch.rand(batch, *generator.input_shape, generator=torch.Generator().manual_seed(batch)) * 2 - 1
+            (out,) = session.run(["samples"], {"degraded": degraded.numpy()})
+            with torch.no_grad():
+                expected = generator(degraded).numpy()
+            assert out.shape == expected.shape == (batch, *spec["img_shape"])
+            assert np.abs(out - expected).max() <= 1e-4
+        return
     for batch in (64, 3):  # the batch axis is dynamic
         z = torch.randn(batch, spec["latent_dim"], generator=torch.Generator().manual_seed(batch))
         feeds, args = {"z": z.numpy()}, (z,)

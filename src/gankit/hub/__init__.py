@@ -13,11 +13,12 @@ pipeline that the run's kind asks for::
 
 Kinds are a registry, like models and objectives: a pipeline class registers itself for the
 model families it serves and :func:`load` builds it for a run of those families; every other
-family gets :class:`GeneratorPipeline`. A restoration or encoder pipeline is one module::
+family gets :class:`GeneratorPipeline`; pix2pix and SRResNet runs get :class:`RestorationPipeline`
+(``restore(images, mask=None)``). A new kind is one module::
 
-    @register_pipeline("restoration", families=("pix2pix",))
-    class RestorationPipeline(Pipeline):
-        def restore(self, images): ...
+    @register_pipeline("encoder", families=("my_encoder",))
+    class EncoderPipeline(Pipeline):
+        def encode(self, images): ...
 """
 
 from __future__ import annotations
@@ -25,5 +26,7 @@ from __future__ import annotations
 from gankit.hub.pipeline import (
     PIPELINES, GeneratorPipeline, Pipeline, load, pipeline_for_model, read_source, register_pipeline,
 )
+from gankit.hub.restoration import RestorationPipeline
 
-__all__ = ["PIPELINES", "GeneratorPipeline", "Pipeline", "load", "pipeline_for_model", "read_source", "register_pipeline"]
+__all__ = ["PIPELINES", "GeneratorPipeline", "Pipeline", "RestorationPipeline", "load", "pipeline_for_model", "read_source",
+           "register_pipeline"]

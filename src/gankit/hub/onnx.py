@@ -66,6 +66,8 @@ def export_onnx(pipeline: Any, path: str | Path) -> Path:
     onnx = _require_onnx()
     module = copy.deepcopy(pipeline.module).cpu().eval()
     args, names = onnx_inputs(pipeline.spec)
+    if hasattr(module, "input_shape"):  # an image-to-image generator: its input is the degraded image
+        args, names = (torch.zeros(2, *module.input_shape),), ["degraded"]
     buffer = io.BytesIO()
     try:
         with warnings.catch_warnings(), torch.no_grad():
