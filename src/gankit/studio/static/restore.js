@@ -25,13 +25,20 @@ function render() {
   ctx.putImageData(overlay, 0, 0);
 }
 
+let last = null;  // the previous brush position in image pixels: a drag paints the whole segment between moves
 function paintAt(event) {
   const canvas = $("canvas"), box = canvas.getBoundingClientRect(), [h, w] = outputSize();
-  const x = Math.floor((event.clientX - box.left) / box.width * w), y = Math.floor((event.clientY - box.top) / box.height * h);
-  const r = Number($("brush").value) / 2;
-  for (let j = 0; j < h; j++) for (let i = 0; i < w; i++) {
-    if ((i + 0.5 - x - 0.5) ** 2 + (j + 0.5 - y - 0.5) ** 2 <= r * r + 0.01) mask[j * w + i] = 1;
+  const x = (event.clientX - box.left) / box.width * w, y = (event.clientY - box.top) / box.height * h;
+  const r = Number($("brush").value) / 2, from = last || [x, y], n = Math.ceil(Math.hypot(x - from[0], y - from[1]) * 2) + 1;
+  for (let k = 0; k < n; k++) {
+    const cx = from[0] + (x - from[0]) * (n > 1 ? k / (n - 1) : 1), cy = from[1] + (y - from[1]) * (n > 1 ? k / (n - 1) : 1);
+    for (let j = Math.max(0, Math.floor(cy - r)); j <= Math.min(h - 1, Math.floor(cy + r)); j++) {
+      for (let i = Math.max(0, Math.floor(cx - r)); i <= Math.min(w - 1, Math.floor(cx + r)); i++) {
+        if ((i + 0.5 - cx) ** 2 + (j + 0.5 - cy) ** 2 <= r * r + 0.25) mask[j * w + i] = 1;
+      }
+    }
   }
+  last = [x, y];
   render();
 }
 
@@ -105,7 +112,12 @@ async function start() {
 }
 
 let painting = false;
-$("canvas").addEventListener("pointerdown", event => { if (mask) { painting = true; $("canvas").setPointerCapture(event.pointerId); paintAt(event); } });
+$("canvas").addEventListener("pointerdown", event => {
+  if (!mask) return;
+  painting = true; last = null;
+  $("canvas").setPointerCapture(event.pointerId);
+  paintAt(event);
+});
 $("canvas").addEventListener("pointermove", event => { if (painting) paintAt(event); });
 ["pointerup", "pointercancel"].forEach(name => $("canvas").addEventListener(name, () => { painting = false; }));
 $("clear").addEventListener("click", () => { mask.fill(0); render(); });
