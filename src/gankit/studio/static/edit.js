@@ -65,11 +65,11 @@ async function chooseRun() {
   const classes = Array.from({ length: spec.classes }, (_, k) => new Option(String(k), String(k)));
   $("toward").replaceChildren(...classes);
   $("toward").value = "1";
-  $("from").replaceChildren(new Option("evaluator's reading", ""), ...classes.map(o => new Option(o.text, o.value)));
+  $("from").replaceChildren(new Option("auto", ""), ...classes.map(o => new Option(o.text, o.value)));
   $("from-box").hidden = !spec.num_classes;
   $("strength-box").hidden = Boolean(spec.num_classes);
   $("how").textContent = spec.num_classes
-    ? "A conditional run keeps the inverted code and draws it with the new class."
+    ? "A conditional run keeps the inverted code and draws it with the new class (the input's class: auto is the domain evaluator's reading)."
     : `An unconditional run moves the code along the class's direction in z (fitted once per run on 10,000 samples labelled by the ${spec.dataset} evaluator) until it is "strength" past the class boundary.`;
   if (!upload || upload.name.startsWith("test-")) await useTest();
 }

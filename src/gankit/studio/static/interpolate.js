@@ -21,7 +21,9 @@ async function show(png, gif, caption, seeds) {
   const strip = $("strip");
   strip.src = png;
   await strip.decode();
-  strip.style.height = `${Math.max(84, Math.min(168, strip.naturalHeight * 3))}px`;
+  // as large as fits the panel (at most 4 screen pixels an image pixel, at least 1: then the strip scrolls)
+  const room = $("strip-panel").clientWidth - 30, zoom = Math.max(1, Math.min(4, room / strip.naturalWidth));
+  strip.style.width = `${Math.floor(strip.naturalWidth * zoom)}px`;
   $("anim").src = gif;
   $("anim").style.height = `${Math.max(112, Math.min(224, strip.naturalHeight * 6))}px`;
   strip.dataset.seeds = seeds || "";
