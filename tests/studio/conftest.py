@@ -1,4 +1,4 @@
-"""Fixtures of the studio tests: a RUNS_DIR with a tiny unconditional and a tiny conditional run."""
+"""Fixtures of the studio tests: a RUNS_DIR with a tiny unconditional and a tiny conditional run, and two restoration runs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 
 @pytest.fixture(scope="package")
 def runs_dir(tmp_path_factory):
-    """RUNS_DIR/tiny (the reference MLP on the synthetic squares, 3 steps), RUNS_DIR/group/cond (conditional), and
-    two restoration runs of 2 steps: RUNS_DIR/restore/inpaint (pix2pix, centre mask) and RUNS_DIR/restore/sr2
-    (SRResNet, x2)."""
+    """RUNS_DIR/tiny (the reference MLP on the synthetic squares, 3 steps), RUNS_DIR/group/cond (conditional), and two
+    untrained restoration runs (config and export): RUNS_DIR/restore/inpaint (pix2pix, centre mask) and
+    RUNS_DIR/restore/sr2 (SRResNet, x2)."""
     import yaml
 
     from gankit.cli import main
@@ -29,7 +29,9 @@ def runs_dir(tmp_path_factory):
     for name, model, degradation, options in (("inpaint", "pix2pix", "mask_centre", {"mask_input": True, "depth": 1}),
                                               ("sr2", "srresnet", "downscale_x2", {"scale": 2, "blocks": 1})):
         raw = {"data": {"name": "squares"}, "model": {"name": model, "options": {"g_width": 4, "d_width": 4, **options}},
-               "train": {"batch_size": 8, "max_steps": 2, "num_samples": 4, "checkpoint_every": 2},
-               "restore": {"degradation": degradation}}
-        Trainer(config_from_dict(raw), runs / "restore" / name).train(progress=False)
+               "train": {"batch_size": 8}, "restore": {"degradation": degradation}}
+        cfg = config_from_dict(raw)
+        trainer = Trainer(cfg, runs / "restore" / name)  # untrained: the tests compare the studio with the same G
+        trainer.run.write_config(cfg)
+        trainer.export()
     return runs
