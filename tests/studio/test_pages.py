@@ -247,3 +247,38 @@ def test_bad_interpolation_queries_are_one_line(server, runs_dir, tmp_path_facto
 def test_an_unknown_job_is_one_line(server):
     status, data = get(f"{server}/api/jobs?id=nope")
     assert status == 400 and "no such job" in json.loads(data)["error"]
+
+
+def test_jobs_run_one_at_a_time_and_refuse_more_than_the_limit():
+    import threading
+
+    from gankit.errors import ConfigError
+    from gankit.studio.jobs import Jobs
+
+    jobs, release = Jobs(max_pending=2), threading.Event()
+    first = jobs.submit("slow", lambda: {"waited": release.wait(30)})
+    second = jobs.submit("fast", lambda: {"answer": 42})
+    with pytest.raises(ConfigError, match="busy with 2 jobs"):
+        jobs.submit("more", lambda: {})
+    assert jobs.status(second["id"])["state"] == "queued"  # the worker is still on the first
+    release.set()
+    deadline = time.monotonic() + 30
+    while jobs.status(second["id"])["state"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert jobs.status(first["id"])["result"] == {"waited": True} and jobs.status(second["id"])["result"] == {"answer": 42}
+    failing = jobs.submit("bad", lambda: 1 / 0)
+    while jobs.status(failing["id"])["state"] != "failed":
+        time.sleep(0.01)
+    assert jobs.status(failing["id"])["error"] == "internal error: division by zero"
+    jobs.close()
+
+
+def test_an_export_alone_is_classified_from_its_spec(tmp_path):
+    from gankit.studio.capabilities import run_kind
+
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "generator.json").write_text(json.dumps(
+        {"model": "dcgan_cond", "img_shape": [1, 28, 28], "latent_dim": 8, "num_classes": 10, "options": {}}))
+    found = run_kind(tmp_path, "exported")
+    assert (found.kind, found.conditional) == ("images", True)
