@@ -18,7 +18,9 @@ timed work). 1. known-z samples: ``--num`` samples of each run inverted for ``--
    class); the share the evaluator reads as the original's digit (target >= 95%) and the mean PSNR against the mean
    of each digit's best PSNR among ``--search`` random samples of the same generator (target: 3 dB above it).
 3. encoder start (``--encoder``): the fewest steps from the encoder's codes whose final loss reaches the default
-   start's loss after ``--steps`` steps, on 100 of those test digits; speed-up = steps / that (target >= 3x).
+   start's loss after ``--steps`` steps, on 100 of those test digits; speed-up = steps / that (target >= 3x). With
+   the default settings, then with each ``--encoder-starts`` peak rate and noise: Adam moves every coordinate by
+   about the rate in its first steps, which a start near the answer may not need.
 4. speed: 100 of those test digits x ``--steps`` steps, wall seconds with ``--threads`` threads (target < 30 s on 2 cores).
 5. class change on the conditional run: the test digits inverted on the sphere (``ProjectorConfig(sphere=True)``, as
    ``gankit edit`` does) and each redrawn with the same z and another class (label + 1 + a random 0..8, mod 10); the
@@ -146,33 +148,47 @@ def real_digits(run, name: str, evaluator, test, num: int, steps: int, search: i
     return result
 
 
-def encoder_speedup(run, name: str, encoder_run: str, test, steps: int) -> None:
+def steps_to_reach(run, images, encoder, target: float, steps: int, cfg: dict, label: str) -> tuple[int | None, dict]:
+    """The fewest of 10, 20, ..., ``steps`` steps from the encoder's codes, with projector settings ``cfg``, whose
+    mean final loss is at most ``target``; and the loss after each count tried."""
+    curve = {}
+    for n in (10, 20, 30, 50, 75, 100, 150, 200, 300):
+        if n > steps:
+            break
+        hybrid = project(run, images, ProjectorConfig(steps=n, **cfg), encoder=encoder)
+        loss = float(hybrid.final_loss.mean())
+        print(f"  encoder start ({label}), {n:3d} steps: loss {loss:.5f}, PSNR {mean_psnr(psnr(hybrid.images, images)):.2f} dB", flush=True)
+        curve[str(n)] = round(loss, 6)
+        if loss <= target:
+            return n, curve
+    return None, curve
+
+
+def encoder_speedup(run, name: str, encoder_run: str, test, steps: int, starts: list[tuple[float, float]]) -> None:
+    """Figure 3 with the default settings (peak rate 0.1, noise 0.05), then with each (rate, noise) of ``starts``."""
     encoder = load_encoder(encoder_run, run)
     images = test.images[:100]
     base = project(run, images, ProjectorConfig(steps=steps), search=SEARCH_START)
     target = float(base.final_loss.mean())
-    one_shot = run.generate(encode(encoder, images))
-    print(f"encoder: one-shot codes: mean PSNR {mean_psnr(psnr(one_shot, images)):.2f} dB; default start after {steps} steps: "
+    one_shot_psnr = mean_psnr(psnr(run.generate(encode(encoder, images)), images))
+    print(f"encoder: one-shot codes: mean PSNR {one_shot_psnr:.2f} dB; default start after {steps} steps: "
           f"loss {target:.5f}, PSNR {mean_psnr(psnr(base.images, images)):.2f} dB", flush=True)
-    reached, curve = None, {}
-    one_shot_psnr = mean_psnr(psnr(one_shot, images))
-    for n in (10, 20, 30, 50, 75, 100, 150, 200, 300):
-        if n > steps:
-            break
-        hybrid = project(run, images, ProjectorConfig(steps=n), encoder=encoder)
-        loss = float(hybrid.final_loss.mean())
-        print(f"  encoder start, {n:3d} steps: loss {loss:.5f}, PSNR {mean_psnr(psnr(hybrid.images, images)):.2f} dB", flush=True)
-        curve[str(n)] = round(loss, 6)
-        if loss <= target:
-            reached = n
-            break
-    if reached is None:
-        print("encoder: no step count up to the default start's reaches its loss", flush=True)
-    else:
-        print(f"encoder: reaches the default start's {steps}-step loss in {reached} steps: {steps / reached:.1f}x fewer (target >= 3x)", flush=True)
+    default = ProjectorConfig()
+    variants = {}
+    for lr, noise in [(default.lr, default.noise), *starts]:
+        label = f"peak rate {lr:g}, noise {noise:g}"
+        reached, curve = steps_to_reach(run, images, encoder, target, steps, {"lr": lr, "noise": noise}, label)
+        factor = None if reached is None else round(steps / reached, 2)
+        if reached is None:
+            print(f"encoder ({label}): no step count up to {steps} reaches the default start's loss", flush=True)
+        else:
+            print(f"encoder ({label}): reaches the default start's {steps}-step loss in {reached} steps: {factor:.1f}x fewer "
+                  "(target >= 3x)", flush=True)
+        variants[label] = {"lr": lr, "noise": noise, "steps_to_reach": reached, "factor": factor, "curve": curve}
+    first = variants.pop(f"peak rate {default.lr:g}, noise {default.noise:g}")
     record(name, "encoder", num=len(images), steps=steps, encoder_run=Path(encoder_run).name, default_loss=round(target, 6),
            default_psnr=round(mean_psnr(psnr(base.images, images)), 2), one_shot_psnr=round(one_shot_psnr, 2),
-           steps_to_reach=reached, factor=None if reached is None else round(steps / reached, 2), curve=curve)
+           steps_to_reach=first["steps_to_reach"], factor=first["factor"], curve=first["curve"], other_settings=variants)
 
 
 def speed(run, name: str, test, steps: int, threads: int) -> None:
@@ -249,6 +265,8 @@ def main() -> None:
     parser.add_argument("--search", type=int, default=10_000, help="random samples searched for the baseline")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--encoder-starts", default="0.03:0,0.01:0",
+                        help="encoder start: other (peak rate:noise) settings to try beside the default 0.1:0.05")
     parser.add_argument("--strengths", default="1,2,3,4,5", help="direction strengths to try")
     parser.add_argument("--only", action="append", default=[], help="known, real, encoder, speed, change, directions")
     args = parser.parse_args()
@@ -267,7 +285,8 @@ def main() -> None:
         if want("real"):
             real_digits(run, name, evaluator, test, args.num, args.steps, args.search)
         if args.encoder and want("encoder"):
-            encoder_speedup(run, name, args.encoder, test, args.steps)
+            starts = [tuple(float(v) for v in pair.split(":")) for pair in args.encoder_starts.split(",") if pair]
+            encoder_speedup(run, name, args.encoder, test, args.steps, starts)
         if want("speed"):
             speed(run, name, test, args.steps, args.threads)
         if want("directions"):
