@@ -1,7 +1,13 @@
 """The [edit] targets (issue #31) on an unconditional and a conditional MNIST run; prints each figure.
 
-    python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan --cond runs/mnist_cond --encoder runs/mnist_dcgan_encoder
+    python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan --cond runs/mnist_cond --encoder runs/mnist_dcgan_encoder \
+        --json docs/results/edit.json                # merges the figures under each run's name and training seed
+    python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan_s1 --cond runs/mnist_cond_s1 --seed 1 --json docs/results/edit.json
     python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan --cond runs/mnist_cond --num 100 --search 2000   # smaller
+
+``--seed`` names the training seed of the runs measured (default: their ``train.seed``); ``--json OUT`` merges each
+figure into OUT as ``results[run name][seed][figure]`` with the command and the settings that produced it, so that
+``docs/tools/gen_edit.py`` writes ``docs/edit.md``'s tables from it.
 
 Every inversion uses the pixel loss alone (no feature term), so the scores come from the run's own domain evaluator
 (MNIST ``764aad31``, test accuracy 98.7%, the floor of "read as the original"). Figures:
@@ -12,10 +18,13 @@ timed work). 1. known-z samples: ``--num`` samples of each run inverted for ``--
    class); the share the evaluator reads as the original's digit (target >= 95%) and the mean PSNR against the mean
    of each digit's best PSNR among ``--search`` random samples of the same generator (target: 3 dB above it).
 3. encoder start (``--encoder``): the fewest steps from the encoder's codes whose final loss reaches the default
-   start's loss after ``--steps`` steps, on 100 of those test digits; speed-up = steps / that (target >= 3x).
+   start's loss after ``--steps`` steps, on 100 of those test digits; speed-up = steps / that (target >= 3x). With
+   the default settings, then with each ``--encoder-starts`` peak rate and noise: Adam moves every coordinate by
+   about the rate in its first steps, which a start near the answer may not need.
 4. speed: 100 of those test digits x ``--steps`` steps, wall seconds with ``--threads`` threads (target < 30 s on 2 cores).
-5. class change on the conditional run: each inverted test digit redrawn with the same z and another class
-   (label + 1 + a random 0..8, mod 10); the share read as the new class (target >= 95%).
+5. class change on the conditional run: the test digits inverted on the sphere (``ProjectorConfig(sphere=True)``, as
+   ``gankit edit`` does) and each redrawn with the same z and another class (label + 1 + a random 0..8, mod 10); the
+   share read as the new class (target >= 95%); the same for the codes inverted off the sphere (figure 2's).
 6. directions on the unconditional run: class boundaries from 10,000 samples (seed 0); 1,000 other samples (seed 1)
    edited toward a random other class at each ``--strengths``; the share read as the target (target >= 80% at the
    recommended strength) and the precision (k = 3, evaluator features, against 2,000 training digits) of the edited
@@ -25,7 +34,12 @@ timed work). 1. known-z samples: ``--num`` samples of each run inverted for ``--
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import shlex
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -39,6 +53,28 @@ from gankit.metrics.restoration import mean_psnr, psnr
 
 SEARCH_START = 1000
 """The default start of ``gankit project``: the nearest of 1,000 random codes."""
+
+RECORD: dict = {}
+"""The figures measured in this invocation: {run name: {figure: {...}}}; written by ``--json``."""
+
+
+def record(name: str, figure: str, **values) -> None:
+    RECORD.setdefault(name, {})[figure] = {**values, "load_average": round(os.getloadavg()[0], 1)}
+
+
+def merge_json(path: str, seeds: dict[str, int], settings: dict) -> None:
+    """Merge RECORD into the results file ``path`` (created if missing): results[name][seed][figure]."""
+    out = Path(path)
+    data = json.loads(out.read_text()) if out.is_file() else {}
+    command = "python benchmarks/edit_targets.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    for name, figures in RECORD.items():
+        slot = data.setdefault("results", {}).setdefault(name, {}).setdefault(str(seeds[name]), {})
+        for figure, values in figures.items():
+            slot[figure] = {**values, **settings, "command": command}
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(out)
+    print(f"\nmerged {sum(len(f) for f in RECORD.values())} figure(s) into {out}", flush=True)
 
 
 def best_search_psnr(run, targets: torch.Tensor, num: int, labels: torch.Tensor | None = None, seed: int = 7) -> torch.Tensor:
@@ -80,53 +116,82 @@ def known_z(run, name: str, num: int, steps: int) -> None:
     start = time.perf_counter()
     result = project(run, images, ProjectorConfig(steps=steps), labels=labels, search=SEARCH_START)
     values = psnr(result.images, images)
+    seconds = time.perf_counter() - start
     print(f"{name}: known-z samples, {num} x {steps} steps: mean PSNR {mean_psnr(values):.2f} dB (target >= 30), "
-          f"median {float(values.median()):.2f}, below 20 dB: {int((values < 20).sum())}; {time.perf_counter() - start:.0f} s", flush=True)
+          f"median {float(values.median()):.2f}, below 20 dB: {int((values < 20).sum())}; {seconds:.0f} s", flush=True)
+    record(name, "known_z", num=num, steps=steps, mean_psnr=round(mean_psnr(values), 2),
+           median_psnr=round(float(values.median()), 2), below_20db=int((values < 20).sum()), seconds=round(seconds, 1))
 
 
-def real_digits(run, name: str, evaluator, test, num: int, steps: int, search: int):
+def real_digits(run, name: str, evaluator, test, num: int, steps: int, search: int, sphere: bool = False):
     images, labels = test.images[:num], test.labels[:num]
     cond = labels if run.num_classes else None
     start = time.perf_counter()
-    result = project(run, images, ProjectorConfig(steps=steps), labels=cond, search=SEARCH_START)
+    result = project(run, images, ProjectorConfig(steps=steps, sphere=sphere), labels=cond, search=SEARCH_START)
     seconds = time.perf_counter() - start
     read = evaluator(result.images).probs.argmax(dim=1)
     share = float((read == labels).double().mean())
     mine = mean_psnr(psnr(result.images, images))
+    where = " on the sphere" if sphere else ""
+    if sphere:
+        print(f"{name}: {num} real test digits x {steps} steps{where} ({seconds:.0f} s): read as the original {100 * share:.1f}%; "
+              f"mean PSNR {mine:.2f} dB", flush=True)
+        record(name, "real_sphere", num=num, steps=steps, read_as_original=round(share, 4), mean_psnr=round(mine, 2),
+               seconds=round(seconds, 1))
+        return result
     searched = mean_psnr(best_search_psnr(run, images, search, cond))
     print(f"{name}: {num} real test digits x {steps} steps ({seconds:.0f} s): read as the original {100 * share:.1f}% "
           f"(target >= 95%); mean PSNR {mine:.2f} dB against {searched:.2f} dB for the best of {search} random samples: "
           f"{mine - searched:+.2f} dB (target >= +3)", flush=True)
+    record(name, "real", num=num, steps=steps, read_as_original=round(share, 4), mean_psnr=round(mine, 2),
+           search_num=search, search_psnr=round(searched, 2), seconds=round(seconds, 1))
     return result
 
 
-def encoder_speedup(run, encoder_run: str, test, steps: int) -> None:
+def steps_to_reach(run, images, encoder, target: float, steps: int, cfg: dict, label: str) -> tuple[int | None, dict]:
+    """The fewest of 10, 20, ..., ``steps`` steps from the encoder's codes, with projector settings ``cfg``, whose
+    mean final loss is at most ``target``; and the loss after each count tried."""
+    curve = {}
+    for n in (10, 20, 30, 50, 75, 100, 150, 200, 300):
+        if n > steps:
+            break
+        hybrid = project(run, images, ProjectorConfig(steps=n, **cfg), encoder=encoder)
+        loss = float(hybrid.final_loss.mean())
+        print(f"  encoder start ({label}), {n:3d} steps: loss {loss:.5f}, PSNR {mean_psnr(psnr(hybrid.images, images)):.2f} dB", flush=True)
+        curve[str(n)] = round(loss, 6)
+        if loss <= target:
+            return n, curve
+    return None, curve
+
+
+def encoder_speedup(run, name: str, encoder_run: str, test, steps: int, starts: list[tuple[float, float]]) -> None:
+    """Figure 3 with the default settings (peak rate 0.1, noise 0.05), then with each (rate, noise) of ``starts``."""
     encoder = load_encoder(encoder_run, run)
     images = test.images[:100]
     base = project(run, images, ProjectorConfig(steps=steps), search=SEARCH_START)
     target = float(base.final_loss.mean())
-    one_shot = run.generate(encode(encoder, images))
-    print(f"encoder: one-shot codes: mean PSNR {mean_psnr(psnr(one_shot, images)):.2f} dB; default start after {steps} steps: "
+    one_shot_psnr = mean_psnr(psnr(run.generate(encode(encoder, images)), images))
+    print(f"encoder: one-shot codes: mean PSNR {one_shot_psnr:.2f} dB; default start after {steps} steps: "
           f"loss {target:.5f}, PSNR {mean_psnr(psnr(base.images, images)):.2f} dB", flush=True)
-    reached = None
-    for n in (10, 20, 30, 50, 75, 100, 150, 200, 300):
-        if n > steps:
-            break
-        hybrid = project(run, images, ProjectorConfig(steps=n), encoder=encoder)
-        loss = float(hybrid.final_loss.mean())
-        print(f"  encoder start, {n:3d} steps: loss {loss:.5f}, PSNR {mean_psnr(psnr(hybrid.images, images)):.2f} dB", flush=True)
-        if loss <= target:
-            reached = n
-            break
-    if reached is None:
-        print("encoder: no step count up to the default start's reaches its loss", flush=True)
-    else:
-        print(f"encoder: reaches the default start's {steps}-step loss in {reached} steps: {steps / reached:.1f}x fewer (target >= 3x)", flush=True)
+    default = ProjectorConfig()
+    variants = {}
+    for lr, noise in [(default.lr, default.noise), *starts]:
+        label = f"peak rate {lr:g}, noise {noise:g}"
+        reached, curve = steps_to_reach(run, images, encoder, target, steps, {"lr": lr, "noise": noise}, label)
+        factor = None if reached is None else round(steps / reached, 2)
+        if reached is None:
+            print(f"encoder ({label}): no step count up to {steps} reaches the default start's loss", flush=True)
+        else:
+            print(f"encoder ({label}): reaches the default start's {steps}-step loss in {reached} steps: {factor:.1f}x fewer "
+                  "(target >= 3x)", flush=True)
+        variants[label] = {"lr": lr, "noise": noise, "steps_to_reach": reached, "factor": factor, "curve": curve}
+    first = variants.pop(f"peak rate {default.lr:g}, noise {default.noise:g}")
+    record(name, "encoder", num=len(images), steps=steps, encoder_run=Path(encoder_run).name, default_loss=round(target, 6),
+           default_psnr=round(mean_psnr(psnr(base.images, images)), 2), one_shot_psnr=round(one_shot_psnr, 2),
+           steps_to_reach=first["steps_to_reach"], factor=first["factor"], curve=first["curve"], other_settings=variants)
 
 
-def speed(run, test, steps: int, threads: int) -> None:
-    import os
-
+def speed(run, name: str, test, steps: int, threads: int) -> None:
     images, labels = test.images[:100], (test.labels[:100] if run.num_classes else None)
     project(run, images[:10], ProjectorConfig(steps=5), labels=None if labels is None else labels[:10])  # warm-up
     start, cpu = time.perf_counter(), time.process_time()
@@ -135,20 +200,24 @@ def speed(run, test, steps: int, threads: int) -> None:
     load = os.getloadavg()[0]
     print(f"speed: 100 images x {steps} steps: {wall:.1f} s wall, {cpu:.1f} CPU-s, with {threads} threads "
           f"(target < 30 s on 2 cores; load average {load:.1f} on this shared machine while measured)", flush=True)
+    record(name, "speed", num=100, steps=steps, threads=threads, wall_s=round(wall, 1), cpu_s=round(cpu, 1))
 
 
-def class_change(run, evaluator, test, inverted, num: int) -> None:
+def class_change(run, name: str, evaluator, test, inverted, num: int, sphere: bool) -> None:
     labels = test.labels[:num]
     gen = torch.Generator().manual_seed(11)
     targets = (labels + 1 + torch.randint(9, (num,), generator=gen)) % 10
     changed = run.generate(inverted.z, targets)
     share = float((evaluator(changed).probs.argmax(dim=1) == targets).double().mean())
     kept = float((evaluator(run.generate(inverted.z, labels)).probs.argmax(dim=1) == labels).double().mean())
-    print(f"class change (conditional): {num} inverted test digits redrawn as another class: read as the new class "
+    where = "on the sphere" if sphere else "off the sphere"
+    print(f"class change (conditional): {num} test digits inverted {where}, redrawn as another class: read as the new class "
           f"{100 * share:.1f}% (target >= 95%); with their own class {100 * kept:.1f}%", flush=True)
+    record(name, "class_change" if sphere else "class_change_free", num=num, sphere=sphere, read_as_new=round(share, 4),
+           read_as_own=round(kept, 4), mean_code_norm=round(float(inverted.z.norm(dim=1).mean()), 2))
 
 
-def directions(run, evaluator, train, strengths: list[float]) -> None:
+def directions(run, name: str, evaluator, train, strengths: list[float]) -> None:
     start = time.perf_counter()
     bounds = fit_directions(run, lambda x: evaluator(x).probs, num=10_000, seed=0)
     z = torch.randn(1000, run.latent_dim, generator=torch.Generator().manual_seed(1))
@@ -160,6 +229,7 @@ def directions(run, evaluator, train, strengths: list[float]) -> None:
     base = precision_recall(real, features)["precision"]
     print(f"directions (unconditional): boundaries from 10,000 samples in {time.perf_counter() - start:.0f} s; "
           f"unedited samples' precision {base:.3f}", flush=True)
+    rows = {}
     for s in strengths:
         edited = run.generate(bounds.edit(z, targets, s))
         got = evaluator(edited)
@@ -168,6 +238,20 @@ def directions(run, evaluator, train, strengths: list[float]) -> None:
         print(f"  strength {s:4.1f}: read as the target {100 * success:5.1f}% (target >= 80%); precision {prec:.3f} "
               f"({prec - base:+.3f}; target within -0.05); mean code norm {float(bounds.edit(z, targets, s).norm(dim=1).mean()):.2f}",
               flush=True)
+        rows[f"{s:g}"] = {"read_as_target": round(success, 4), "precision": round(float(prec), 4),
+                          "mean_code_norm": round(float(bounds.edit(z, targets, s).norm(dim=1).mean()), 2)}
+    record(name, "directions", fit_samples=10_000, edited=len(z), real=2000, k=3, base_precision=round(float(base), 4),
+           strengths=rows)
+
+
+def run_seed(path: str, given: int | None) -> int:
+    """The training seed of run ``path``: ``given``, else its config's ``train.seed``."""
+    if given is not None:
+        return given
+    import yaml
+
+    config = Path(path) / "config.yaml"
+    return int(yaml.safe_load(config.read_text()).get("train", {}).get("seed", 0)) if config.is_file() else 0
 
 
 def main() -> None:
@@ -175,10 +259,14 @@ def main() -> None:
     parser.add_argument("--dcgan", help="an unconditional MNIST run (mnist_dcgan)")
     parser.add_argument("--cond", help="a conditional MNIST run (mnist_cond)")
     parser.add_argument("--encoder", help="an encoder run trained against --dcgan")
+    parser.add_argument("--seed", type=int, help="the training seed of the runs measured (default: each run's train.seed)")
+    parser.add_argument("--json", metavar="OUT", help="merge the figures into this results file (docs/results/edit.json)")
     parser.add_argument("--num", type=int, default=500, help="images for the known-z, real-digit and class-change figures")
     parser.add_argument("--search", type=int, default=10_000, help="random samples searched for the baseline")
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--encoder-starts", default="0.03:0,0.01:0",
+                        help="encoder start: other (peak rate:noise) settings to try beside the default 0.1:0.05")
     parser.add_argument("--strengths", default="1,2,3,4,5", help="direction strengths to try")
     parser.add_argument("--only", action="append", default=[], help="known, real, encoder, speed, change, directions")
     args = parser.parse_args()
@@ -187,29 +275,38 @@ def main() -> None:
     evaluator = load_evaluator("mnist")
     test, train = Subset(load_dataset("mnist", "test")), load_dataset("mnist", "train")
     print(f"evaluator {evaluator.id} (test accuracy {100 * evaluator.accuracy:.1f}%); {args.threads} threads", flush=True)
+    seeds = {}
     if args.dcgan:
-        run = load_generator_run(args.dcgan)
-        section(f"unconditional: {args.dcgan}")
+        run, name = load_generator_run(args.dcgan), "mnist_dcgan"
+        seeds[name] = run_seed(args.dcgan, args.seed)
+        section(f"unconditional: {args.dcgan} (seed {seeds[name]})")
         if want("known"):
-            known_z(run, "mnist_dcgan", args.num, args.steps)
+            known_z(run, name, args.num, args.steps)
         if want("real"):
-            real_digits(run, "mnist_dcgan", evaluator, test, args.num, args.steps, args.search)
+            real_digits(run, name, evaluator, test, args.num, args.steps, args.search)
         if args.encoder and want("encoder"):
-            encoder_speedup(run, args.encoder, test, args.steps)
+            starts = [tuple(float(v) for v in pair.split(":")) for pair in args.encoder_starts.split(",") if pair]
+            encoder_speedup(run, name, args.encoder, test, args.steps, starts)
         if want("speed"):
-            speed(run, test, args.steps, args.threads)
+            speed(run, name, test, args.steps, args.threads)
         if want("directions"):
-            directions(run, evaluator, train, [float(s) for s in args.strengths.split(",")])
+            directions(run, name, evaluator, train, [float(s) for s in args.strengths.split(",")])
     if args.cond:
-        run = load_generator_run(args.cond)
-        section(f"conditional: {args.cond}")
+        run, name = load_generator_run(args.cond), "mnist_cond"
+        seeds[name] = run_seed(args.cond, args.seed)
+        section(f"conditional: {args.cond} (seed {seeds[name]})")
         if want("known"):
-            known_z(run, "mnist_cond", args.num, args.steps)
+            known_z(run, name, args.num, args.steps)
         if want("real") or want("change"):
-            inverted = real_digits(run, "mnist_cond", evaluator, test, args.num, args.steps, args.search)
-            class_change(run, evaluator, test, inverted, args.num)
+            free = real_digits(run, name, evaluator, test, args.num, args.steps, args.search)
+            class_change(run, name, evaluator, test, free, args.num, sphere=False)
+            on_sphere = real_digits(run, name, evaluator, test, args.num, args.steps, args.search, sphere=True)
+            class_change(run, name, evaluator, test, on_sphere, args.num, sphere=True)
         if want("speed"):
-            speed(run, test, args.steps, args.threads)
+            speed(run, name, test, args.steps, args.threads)
+    if args.json:
+        merge_json(args.json, seeds, {"evaluator": evaluator.id.removeprefix("evaluator-")[:8],
+                                      "evaluator_accuracy": round(float(evaluator.accuracy), 4)})
 
 
 if __name__ == "__main__":

@@ -142,14 +142,22 @@ def test_interpolate_gif_between_inverted_images_and_conditional_classes(runs, t
 
 def test_conditional_edit_keeps_the_projected_code_and_changes_the_class(runs, tmp_path):
     image = str(runs["inputs"] / "sq0.png")
-    assert main(["project", str(runs["cond"]), "--input", image, "--label", "1", "--out", str(tmp_path / "p"), "--steps", "15"]) == 0
+    assert main(["project", str(runs["cond"]), "--input", image, "--label", "1", "--out", str(tmp_path / "p"), "--steps", "15",
+                 "--sphere"]) == 0
     z = load_file(str(tmp_path / "p" / "latents.safetensors"))["z"]
+    torch.testing.assert_close(z.norm(dim=1), torch.full((1,), math.sqrt(LATENT)), atol=1e-5, rtol=0)  # on the sphere
     out = tmp_path / "edited.png"
     assert main(["edit", str(runs["cond"]), "--input", image, "--from", "1", "--toward", "2", "--steps", "15", "--out", str(out),
                  "--strip", str(tmp_path / "strip.png")]) == 0
     run = load_generator_run(runs["cond"])
-    assert np.array_equal(_png(out), run.generate(z, torch.tensor([2]))[0, 0].numpy())
+    assert np.array_equal(_png(out), run.generate(z, torch.tensor([2]))[0, 0].numpy())  # edit inverts on the sphere
     assert _png(tmp_path / "strip.png").shape == (28, 3 * 28)
+    # --no-sphere inverts as project does without --sphere
+    assert main(["project", str(runs["cond"]), "--input", image, "--label", "1", "--out", str(tmp_path / "q"), "--steps", "15"]) == 0
+    free = load_file(str(tmp_path / "q" / "latents.safetensors"))["z"]
+    assert main(["edit", str(runs["cond"]), "--input", image, "--from", "1", "--toward", "2", "--steps", "15", "--out", str(out),
+                 "--no-sphere"]) == 0
+    assert np.array_equal(_png(out), run.generate(free, torch.tensor([2]))[0, 0].numpy())
 
 
 def test_unconditional_edit_moves_toward_the_brighter_class(runs, tmp_path):

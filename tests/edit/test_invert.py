@@ -132,3 +132,43 @@ def test_settings_and_inputs_are_checked():
     with pytest.raises(ConfigError, match="needs the run's discriminator"):
         invert(g, torch.zeros(1, 1, SIDE, SIDE, dtype=torch.uint8), cfg=ProjectorConfig(prior_weight=1.0))
     assert all(p.requires_grad for p in g.parameters())  # left as it was found
+
+
+class RecordingGenerator(LinearGenerator):
+    """The linear generator, keeping every code it is asked to draw."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        self.seen.append(z.detach().clone())
+        return super().forward(z)
+
+
+def test_on_the_sphere_every_step_leaves_the_code_at_radius_sqrt_dim():
+    g = RecordingGenerator()
+    _, images = _targets(g, 3)
+    g.seen.clear()
+    start = torch.tensor([[3.0, 0, 0, 0, 0, 0], [0.0] * LATENT, [1.0, -1.0, 2.0, 0.5, 0.0, 4.0]])
+    cfg = ProjectorConfig(steps=30, noise=0.0, sphere=True)
+    result = invert(g, images, cfg=cfg, init=start)
+    assert len(g.seen) == 31  # G of each step's code (noise 0: the code itself), then the final code
+    radius = math.sqrt(LATENT)  # 2.449...
+    for z in g.seen:
+        torch.testing.assert_close(z.norm(dim=1), torch.full((3,), radius), atol=1e-5, rtol=0)
+    torch.testing.assert_close(result.z.norm(dim=1), torch.full((3,), radius), atol=1e-5, rtol=0)
+    # the first code is the start scaled by hand onto the sphere: (3, 0, ...) -> (sqrt 6, 0, ...)
+    torch.testing.assert_close(g.seen[0][0], torch.tensor([radius, 0, 0, 0, 0, 0]), atol=1e-6, rtol=0)
+    assert ProjectorConfig().sphere is False  # off unless asked
+
+
+def test_a_known_code_on_the_sphere_is_recovered_with_the_sphere_constraint():
+    g = LinearGenerator()
+    z_true = torch.randn(4, LATENT, generator=torch.Generator().manual_seed(3))
+    z_true = z_true * (math.sqrt(LATENT) / z_true.norm(dim=1, keepdim=True))  # on the sphere by hand
+    with torch.no_grad():
+        images = g(z_true).add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+    result = invert(g, images, cfg=ProjectorConfig(steps=300, sphere=True))  # from random points of the sphere
+    torch.testing.assert_close(result.z, z_true, atol=0.1, rtol=0)
+    assert float(result.final_loss.max()) < 1e-4

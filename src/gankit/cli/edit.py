@@ -17,8 +17,9 @@ EXAMPLES = """examples:
   gankit edit runs/mnist_dcgan --input three.png --toward 8 --strength 4 --out eight.png
   gankit edit runs/mnist_dcgan --input three.png --toward 8 --out eight.png --strip steps.png   # input | inverted | edited
 
-A conditional run keeps the inverted z and asks G for the new class (the input's class is --from, else the domain
-evaluator's reading). An unconditional run moves z along the class's direction, a linear boundary in z fitted to
+The inversion keeps the code on the sphere of radius sqrt(latent size) where G's training codes lie (--no-sphere:
+anywhere in z). A conditional run keeps the inverted z and asks G for the new class (the input's class is --from,
+else the domain evaluator's reading). An unconditional run moves z along the class's direction, a linear boundary in z fitted to
 the domain evaluator's labels of the run's samples (InterFaceGAN), until the code is --strength past the boundary.
 """
 
@@ -36,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--from", dest="source", help="conditional runs: the input's class (default: the domain evaluator's reading)")
     p.add_argument("--steps", type=int, default=300, help="inversion steps (default 300)")
     p.add_argument("--encoder", metavar="ENCODER_RUN", help="an encoder run to start the inversion from")
+    p.add_argument("--sphere", action=argparse.BooleanOptionalAction, default=True,
+                   help="invert on the sphere of radius sqrt(latent size) where G's training codes lie (PULSE); "
+                        "--no-sphere: anywhere in z (default: --sphere)")
     p.add_argument("--samples", type=int, default=10_000, help="unconditional runs: samples behind the class directions (default 10000)")
     p.add_argument("--out", required=True, help="the edited image (.png)")
     p.add_argument("--strip", help="also write input | inverted | edited side by side (.png)")
@@ -76,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if gen_run.num_classes:
         source = gen_run.check_class(args.source, "--from") if args.source is not None else int(classify(evaluator, image).argmax())
         labels = torch.tensor([source])
-    inverted = project(gen_run, image, ProjectorConfig(steps=args.steps), labels=labels, encoder=encoder, search=1000)
+    inverted = project(gen_run, image, ProjectorConfig(steps=args.steps, sphere=args.sphere), labels=labels, encoder=encoder, search=1000)
     if gen_run.num_classes:
         edited = change_class(gen_run, inverted.z, target)
     else:

@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   gankit project runs/mnist_dcgan --input digit.png --mask hole.png --out filled/      # masked inversion (inpainting)
   gankit project runs/mnist_dcgan --input digits/ --out projected/ --feature-weight 0.1   # + the evaluator's features
   gankit project runs/mnist_cond --input seven.png --label 7 --out projected/
+  gankit project runs/mnist_cond --input seven.png --label 7 --out projected/ --sphere   # codes on G's shell
 
 Writes into --out, for each input NAME: NAME's stem .png (G's reconstruction; with --mask, the input's known pixels
 and G's completion of the white region), latents.safetensors (z (N, L) and, for conditional runs, labels (N,)),
@@ -46,6 +47,9 @@ def add_parser(subparsers) -> None:
                    help="weight of the distance between the domain evaluator's features (or --perceptual-weights') (default 0)")
     p.add_argument("--perceptual-weights", metavar="FILE", help="VGG-16 weights (.safetensors, or a weights-only .pt) for the feature distance")
     p.add_argument("--prior-weight", type=float, help="weight of the discriminator prior (default: 0.01 with --mask, else 0)")
+    p.add_argument("--sphere", action="store_true",
+                   help="keep each code on the sphere of radius sqrt(latent size), where z ~ N(0, I) lies, projecting it "
+                        "back after every step (PULSE, Menon et al. 2020)")
     p.add_argument("--seed", type=int, default=0, help="seeds the noise added to the codes (default 0)")
     p.add_argument("--search", type=int, default=1000, help="start from the nearest of this many random codes (default 1000; 0: from zeros)")
     p.add_argument("--sheet", help="also write a picture (.png): the inputs in the top row (with --mask, the hole in gray), "
@@ -81,7 +85,8 @@ def projector_settings(args: argparse.Namespace, masked: bool):
     if not 0 <= args.steps <= 100_000:
         raise ConfigError(f"--steps: {args.steps} is outside 0..100000")
     prior = args.prior_weight if args.prior_weight is not None else (0.01 if masked else 0.0)
-    return ProjectorConfig(steps=max(args.steps, 1), lr=args.lr, feature_weight=args.feature_weight, prior_weight=prior)
+    return ProjectorConfig(steps=max(args.steps, 1), lr=args.lr, feature_weight=args.feature_weight, prior_weight=prior,
+                           sphere=args.sphere)
 
 
 def feature_net(args: argparse.Namespace, run):
@@ -173,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     if labels is not None:
         tensors["labels"] = labels.contiguous()
     atomic_write(out / "latents.safetensors", save_tensors(tensors, metadata={"names": json.dumps(batch.names)}))
-    record = {"run": str(gen_run.path), "steps": args.steps, "encoder": args.encoder, "mask": args.mask, "seconds": round(seconds, 3),
+    record = {"run": str(gen_run.path), "steps": args.steps, "encoder": args.encoder, "mask": args.mask, "sphere": args.sphere, "seconds": round(seconds, 3),
               "images": [{"input": n, "output": o, "loss": float(lo), "psnr_db": float(v)}
                          for n, o, lo, v in zip(batch.names, names, loss, values)]}
     atomic_write(out / "project.json", json.dumps(record, indent=2) + "\n")

@@ -7,6 +7,11 @@ Adam on z with a cosine learning-rate warm-up and ramp-down, and Gaussian noise 
 quadratically to 0 over the first ``noise_ramp`` of the steps. The projector works in W; gankit's generators have
 no mapping network, so the code is z itself, whose spread is 1 per coordinate.
 
+Sphere-constrained inversion (Menon et al., "PULSE: Self-Supervised Photo Upsampling via Latent Space Exploration
+of Generative Models", CVPR 2020): the mass of z ~ N(0, I_L) lies near the sphere of radius sqrt(L), so with
+``sphere=True`` the code starts on that sphere and is projected back onto it after every Adam step, and the
+inverted code stays where G's training codes were drawn.
+
 Masked inversion (Yeh et al., "Semantic Image Inpainting with Deep Generative Models", CVPR 2017): the pixel
 loss counts the known pixels only, a prior term from the run's discriminator keeps G(z) on the image manifold
 (``prior_weight * softplus(-D(G(z)))``, the non-saturating form of Yeh's ``log(1 - D(G(z)))``), and the
@@ -51,6 +56,8 @@ class ProjectorConfig:
         feature_weight: weight of the mean squared distance between the feature net's features.
         prior_weight: weight of the discriminator's prior term ``softplus(-D(G(z)))`` (masked inversion).
         latent_weight: weight of ``mean(z^2)``, which keeps z near the shell where G's training codes lie (0: off).
+        sphere: keep every code on the sphere of radius sqrt(L) (PULSE): the start is scaled onto it (a zero start
+            becomes a random point of it, from the seed) and each step's result is projected back.
     """
 
     steps: int = 300
@@ -63,6 +70,7 @@ class ProjectorConfig:
     feature_weight: float = 0.0
     prior_weight: float = 0.0
     latent_weight: float = 0.0
+    sphere: bool = False
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -224,9 +232,26 @@ def _losses(generator, z, target, labels, known, features, target_features, disc
     return loss, fake
 
 
+def to_sphere(z: torch.Tensor) -> torch.Tensor:
+    """Each code (N, L) scaled onto the sphere of radius sqrt(L); a zero code stays zero."""
+    norm = z.norm(dim=1, keepdim=True)  # (N, 1)
+    return z * (math.sqrt(z.shape[1]) / norm.clamp_min(1e-12))
+
+
+def _start(init: torch.Tensor | None, n: int, latent_dim: int, device, cfg: ProjectorConfig, gen: torch.Generator) -> torch.Tensor:
+    """The starting codes (n, L): ``init``, else zeros; on the sphere, zero rows are replaced by random codes."""
+    z = init.detach().clone().float() if init is not None else torch.zeros(n, latent_dim, device=device)
+    if cfg.sphere:
+        zero = z.norm(dim=1) < 1e-6  # (n,)
+        if bool(zero.any()):
+            z[zero] = torch.randn(int(zero.sum()), latent_dim, generator=gen).to(device)
+        z = to_sphere(z)
+    return z
+
+
 def _invert_batch(generator, target, cfg, latent_dim, labels, init, known, features, discriminator, gen) -> Inversion:
     device = target.device
-    z = (init.detach().clone().float() if init is not None else torch.zeros(len(target), latent_dim, device=device)).requires_grad_(True)
+    z = _start(init, len(target), latent_dim, device, cfg, gen).requires_grad_(True)
     optimizer = torch.optim.Adam([z], lr=cfg.lr, betas=(0.9, 0.999))
     target_features = None
     if cfg.feature_weight > 0:
@@ -242,6 +267,9 @@ def _invert_batch(generator, target, cfg, latent_dim, labels, init, known, featu
         optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()
         optimizer.step()
+        if cfg.sphere:
+            with torch.no_grad():
+                z.copy_(to_sphere(z))
         history.append(loss.detach().cpu())
     with torch.no_grad():
         final, fake = _losses(generator, z, target, labels, known, features, target_features, discriminator, cfg)

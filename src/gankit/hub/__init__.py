@@ -14,11 +14,12 @@ pipeline that the run's kind asks for::
 Kinds are a registry, like models and objectives: a pipeline class registers itself for the
 model families it serves and :func:`load` builds it for a run of those families; every other
 family gets :class:`GeneratorPipeline`; pix2pix and SRResNet runs get :class:`RestorationPipeline`
-(``restore(images, mask=None)``). A new kind is one module::
+(``restore(images, mask=None)``); encoder runs (``train.objective: encoder``) get :class:`EncoderPipeline`
+(``encode(images)``, ``decode(z)``, ``reconstruct(images)``). A new kind is one module::
 
-    @register_pipeline("encoder", families=("my_encoder",))
-    class EncoderPipeline(Pipeline):
-        def encode(self, images): ...
+    @register_pipeline("segmenter", families=("my_segmenter",))
+    class SegmenterPipeline(Pipeline):
+        def segment(self, images): ...
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from __future__ import annotations
 from gankit.hub.pipeline import (
     PIPELINES, GeneratorPipeline, Pipeline, load, pipeline_for_model, read_source, register_pipeline,
 )
+from gankit.hub.encoder import EncoderPipeline
 from gankit.hub.restoration import RestorationPipeline
 
-__all__ = ["PIPELINES", "GeneratorPipeline", "Pipeline", "RestorationPipeline", "load", "pipeline_for_model", "read_source",
-           "register_pipeline"]
+__all__ = ["PIPELINES", "EncoderPipeline", "GeneratorPipeline", "Pipeline", "RestorationPipeline", "load", "pipeline_for_model",
+           "read_source", "register_pipeline"]

@@ -23,16 +23,20 @@ CUSTOM_MODEL = "custom"
 
 PIPELINES: Registry[type] = Registry("pipeline kind")
 _FAMILIES: dict[str, str] = {}  # model family -> the pipeline kind that serves it (default: generator)
+_OBJECTIVES: dict[str, str] = {}  # training objective -> the pipeline kind that serves its runs (before the family)
 
 
-def register_pipeline(kind: str, families: tuple[str, ...] = ()):
-    """Register a :class:`Pipeline` subclass as ``kind``; :func:`load` builds it for runs of ``families``."""
+def register_pipeline(kind: str, families: tuple[str, ...] = (), objectives: tuple[str, ...] = ()):
+    """Register a :class:`Pipeline` subclass as ``kind``; :func:`load` builds it for runs of ``families``, and for
+    runs trained with one of ``objectives`` (``train.objective``) whatever their family."""
 
     def decorator(cls: type) -> type:
         PIPELINES.register(kind)(cls)
         cls.kind = kind
         for family in families:
             _FAMILIES[family] = kind
+        for objective in objectives:
+            _OBJECTIVES[objective] = kind
         return cls
 
     return decorator
@@ -53,6 +57,7 @@ class Source:
         origin: the path it came from, for messages.
         config: the run's resolved training config as plain data, when the path holds it.
         evaluation: the run's ``eval.json`` record, when there is one.
+        checkpoint: the :class:`gankit.run.Checkpoint` it was read from, when it came from one.
     """
 
     module: nn.Module
@@ -60,6 +65,13 @@ class Source:
     origin: str
     config: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
+    checkpoint: Any = None
+
+    @property
+    def objective(self) -> str | None:
+        """The run's ``train.objective`` when the source knows its config."""
+        train = (self.config or {}).get("train") or {}
+        return train.get("objective") if isinstance(train, dict) else None
 
 
 class Pipeline:
@@ -178,7 +190,8 @@ class GeneratorPipeline(Pipeline):
 
 def _build(source: Source, expected: type = Pipeline) -> Pipeline:
     """The pipeline the source's model family asks for; CheckpointError when it is not an ``expected``."""
-    cls = pipeline_for_model(source.spec["model"])
+    kind = _OBJECTIVES.get(source.objective or "")
+    cls = PIPELINES.get(kind) if kind else pipeline_for_model(source.spec["model"])
     if not issubclass(cls, expected):
         raise CheckpointError(f"{source.origin}: holds a {cls.kind} model, not a {getattr(expected, 'kind', expected.__name__)}")
     return cls.from_source(source)
@@ -231,7 +244,7 @@ def _from_checkpoint(checkpoint: Any, origin: str, generator: nn.Module | None, 
         spec = {**checkpoint.generator_spec(), "step": checkpoint.step}
         return Source(load_custom(generator, checkpoint.sampling_weights, origin, path), spec, origin, checkpoint.config)
     module, spec = checkpoint.build_generator(origin)
-    return Source(module, {**spec, "step": checkpoint.step}, origin, checkpoint.config)
+    return Source(module, {**spec, "step": checkpoint.step}, origin, checkpoint.config, checkpoint=checkpoint)
 
 
 def _from_export(directory: Path, generator: nn.Module) -> Source:
