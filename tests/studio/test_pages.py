@@ -139,6 +139,7 @@ def test_interpolation_of_a_conditional_run_between_uploaded_images_equals_the_c
 
 
 @pytest.mark.parametrize("run, extra, flags", [("tiny", {"strength": 3}, ["--strength", "3"]),
+                                               ("tiny", {"sphere": False}, ["--no-sphere"]),
                                                ("group/cond", {"from": 2}, ["--from", "2"])])
 def test_edit_equals_gankit_edit(server, runs_dir, tmp_path, run, extra, flags):
     image = squares(7)
@@ -220,6 +221,7 @@ def bomb() -> dict:
     ("edit/run", {"run": "group/cond", "image": png_upload(np.zeros((28, 28), np.uint8)), "toward": 1, "strength": 2}, "leave it empty"),
     ("edit/run", {"run": "restore/sr2", "image": png_upload(np.zeros((28, 28), np.uint8)), "toward": 1}, "a restoration run"),
     ("edit/run", {"run": "tiny", "toward": 1}, "send the image as"),
+    ("edit/run", {"run": "tiny", "image": png_upload(np.zeros((28, 28), np.uint8)), "toward": 1, "sphere": "yes"}, "not true or false"),
     ("interpolate/images", {"run": "tiny", "images": [png_upload(np.zeros((28, 28), np.uint8))]}, "upload 2 to 4 images"),
 ])
 def test_bad_requests_are_one_line(server, route, body, needle):
