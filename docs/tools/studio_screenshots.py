@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--edit-run", required=True, help="a noise generator of images (Interpolate and Edit)")
     parser.add_argument("--restore-run", required=True, help="a restoration run")
     parser.add_argument("--edit-index", type=int, default=3, help="the test image to edit (default 3)")
-    parser.add_argument("--toward", type=int, default=8, help="the class to move it toward (default 8)")
+    parser.add_argument("--toward", type=int, default=7, help="the class to move it toward (default 7)")
     parser.add_argument("--restore-index", type=int, default=7, help="the test image to restore (default 7)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "images"), help="folder of the PNGs (default docs/images)")
     args = parser.parse_args()

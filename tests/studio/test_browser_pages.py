@@ -69,7 +69,7 @@ def test_edit_inverts_a_test_image_and_moves_it(studio):
     for image in ("original", "reconstruction", "edited"):
         assert driver.execute_script(PIXELS, image)[:2] == [28, 28]
     assert driver.find_element("id", "edited-caption").text.startswith("toward 7")
-    assert "--toward 7 --strength 4 --steps 3" in driver.find_element("id", "caption").text
+    assert "--toward 7 --strength 4 --steps 3 --out" in driver.find_element("id", "caption").text
     assert driver.find_element("id", "download-edited").is_displayed()
     assert resources_outside(driver, base) == [] and severe_console_errors(driver) == []
 

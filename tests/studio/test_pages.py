@@ -139,6 +139,7 @@ def test_interpolation_of_a_conditional_run_between_uploaded_images_equals_the_c
 
 
 @pytest.mark.parametrize("run, extra, flags", [("tiny", {"strength": 3}, ["--strength", "3"]),
+                                               ("tiny", {"sphere": False}, ["--no-sphere"]),
                                                ("group/cond", {"from": 2}, ["--from", "2"])])
 def test_edit_equals_gankit_edit(server, runs_dir, tmp_path, run, extra, flags):
     image = squares(7)
@@ -220,6 +221,7 @@ def bomb() -> dict:
     ("edit/run", {"run": "group/cond", "image": png_upload(np.zeros((28, 28), np.uint8)), "toward": 1, "strength": 2}, "leave it empty"),
     ("edit/run", {"run": "restore/sr2", "image": png_upload(np.zeros((28, 28), np.uint8)), "toward": 1}, "a restoration run"),
     ("edit/run", {"run": "tiny", "toward": 1}, "send the image as"),
+    ("edit/run", {"run": "tiny", "image": png_upload(np.zeros((28, 28), np.uint8)), "toward": 1, "sphere": "yes"}, "not true or false"),
     ("interpolate/images", {"run": "tiny", "images": [png_upload(np.zeros((28, 28), np.uint8))]}, "upload 2 to 4 images"),
 ])
 def test_bad_requests_are_one_line(server, route, body, needle):
@@ -247,3 +249,38 @@ def test_bad_interpolation_queries_are_one_line(server, runs_dir, tmp_path_facto
 def test_an_unknown_job_is_one_line(server):
     status, data = get(f"{server}/api/jobs?id=nope")
     assert status == 400 and "no such job" in json.loads(data)["error"]
+
+
+def test_jobs_run_one_at_a_time_and_refuse_more_than_the_limit():
+    import threading
+
+    from gankit.errors import ConfigError
+    from gankit.studio.jobs import Jobs
+
+    jobs, release = Jobs(max_pending=2), threading.Event()
+    first = jobs.submit("slow", lambda: {"waited": release.wait(30)})
+    second = jobs.submit("fast", lambda: {"answer": 42})
+    with pytest.raises(ConfigError, match="busy with 2 jobs"):
+        jobs.submit("more", lambda: {})
+    assert jobs.status(second["id"])["state"] == "queued"  # the worker is still on the first
+    release.set()
+    deadline = time.monotonic() + 30
+    while jobs.status(second["id"])["state"] != "done":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert jobs.status(first["id"])["result"] == {"waited": True} and jobs.status(second["id"])["result"] == {"answer": 42}
+    failing = jobs.submit("bad", lambda: 1 / 0)
+    while jobs.status(failing["id"])["state"] != "failed":
+        time.sleep(0.01)
+    assert jobs.status(failing["id"])["error"] == "internal error: division by zero"
+    jobs.close()
+
+
+def test_an_export_alone_is_classified_from_its_spec(tmp_path):
+    from gankit.studio.capabilities import run_kind
+
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "generator.json").write_text(json.dumps(
+        {"model": "dcgan_cond", "img_shape": [1, 28, 28], "latent_dim": 8, "num_classes": 10, "options": {}}))
+    found = run_kind(tmp_path, "exported")
+    assert (found.kind, found.conditional) == ("images", True)

@@ -1,7 +1,8 @@
 """The Edit page: invert an image (uploaded, or a test image of the run's dataset) and move it toward a class.
 
-The same steps as ``gankit edit RUN --input FILE --toward K [--strength S] [--from J] --steps N``
-(:mod:`gankit.cli.edit`): :func:`gankit.edit.project` from the nearest of 1,000 random codes, then
+The same steps as ``gankit edit RUN --input FILE --toward K [--strength S] [--from J] --steps N [--no-sphere]``
+(:mod:`gankit.cli.edit`): :func:`gankit.edit.project` from the nearest of 1,000 random codes (on the sphere of
+radius sqrt(L) unless ``sphere`` is false), then
 :func:`gankit.edit.change_class` for a conditional run, or the class direction of
 :func:`gankit.edit.fit_directions` (the domain evaluator's labels of 10,000 samples, fitted once per
 generator and kept) for an unconditional one. The inversion runs in the studio's worker thread
@@ -74,8 +75,11 @@ def parse_edit(body: dict[str, Any], gen_run) -> dict[str, Any]:
     """toward, strength, from, steps of an edit request, checked as ``gankit edit`` checks its flags."""
     if body.get("toward") in (None, ""):
         raise ConfigError("toward: choose the class to move toward")
+    sphere = body.get("sphere", True)
+    if not isinstance(sphere, bool):
+        raise ConfigError(f"sphere: {sphere!r} is not true or false")
     wanted = {"toward": gen_run.check_class(str(body["toward"]), "toward"), "steps": number(body, "steps", int, DEFAULT_STEPS, 1, MAX_STEPS),
-              "source": None, "strength": None}
+              "source": None, "strength": None, "sphere": sphere}
     if gen_run.num_classes:
         if body.get("strength") not in (None, ""):
             raise ConfigError("strength: a conditional run changes the class directly; leave it empty")
@@ -105,7 +109,8 @@ def edit_image(gen_run, image: torch.Tensor, wanted: dict[str, Any], directions:
     source = int(classify(image).argmax())
     if gen_run.num_classes:
         labels = torch.tensor([wanted["source"] if wanted["source"] is not None else source])
-    inverted = project(gen_run, image, ProjectorConfig(steps=wanted["steps"]), labels=labels, search=1000)
+    inverted = project(gen_run, image, ProjectorConfig(steps=wanted["steps"], sphere=wanted.get("sphere", True)), labels=labels,
+                       search=1000)
     if gen_run.num_classes:
         edited = change_class(gen_run, inverted.z, wanted["toward"])
     else:
@@ -164,7 +169,7 @@ def edit_routes(studio) -> list[Route]:
             found = edit_image(own, image, wanted)
             pictures = torch.stack([found["image"], found["reconstruction"], found["edited"]])
             return {"name": name, **{k: found[k] for k in ("input_class", "edited_class", "psnr_db")},
-                    "toward": wanted["toward"], "strength": wanted["strength"], "steps": wanted["steps"],
+                    "toward": wanted["toward"], "strength": wanted["strength"], "steps": wanted["steps"], "sphere": wanted["sphere"],
                     "image": png_data_url(found["image"]), "reconstruction": png_data_url(found["reconstruction"]),
                     "edited": png_data_url(found["edited"]), "strip": png_data_url(strip(pictures))}
 

@@ -22,7 +22,7 @@ function command() {
   let text = `gankit edit RUNS_DIR/${$("run").value} --input ${upload ? upload.name : "IMAGE.png"} --toward ${$("toward").value}`;
   if (spec && !spec.num_classes) text += ` --strength ${$("strength").value}`;
   if (spec && spec.num_classes && $("from").value !== "") text += ` --from ${$("from").value}`;
-  return `${text} --steps ${$("steps").value} --out edited.png --strip strip.png`;
+  return `${text} --steps ${$("steps").value}${$("sphere").checked ? "" : " --no-sphere"} --out edited.png --strip strip.png`;
 }
 
 async function useTest() {
@@ -35,7 +35,7 @@ async function go() {
   if (!upload) { studio.showError(errorBox, "upload an image or use a test image first"); return; }
   studio.showError(errorBox, null);
   clearResult();
-  const body = { run: $("run").value, image: upload, toward: $("toward").value, steps: $("steps").value };
+  const body = { run: $("run").value, image: upload, toward: $("toward").value, steps: $("steps").value, sphere: $("sphere").checked };
   if (spec.num_classes) { if ($("from").value !== "") body.from = $("from").value; } else body.strength = $("strength").value;
   const text = command();
   $("go").disabled = true;
