@@ -10,13 +10,13 @@ the generator never saw:
 * ``copy_share``: the share of samples closer to a training item than the 1st percentile
   of the test items' nearest distances (real data: about 0.01).
 * ``z_u``: the data-copying statistic of Meehan, Chaudhuri and Dasgupta, "A Non-Parametric
-  Test to Detect Data-Copying in Generative Models", AISTATS 2020 (Section 3): the
+  Test to Detect Data-Copying in Generative Models", AISTATS 2020: the
   Mann-Whitney U test of the samples' nearest distances against the test items', as a
   z-score. 0 for new data, strongly negative (below -3) for copying, positive for samples
   further from the data than real items. Computed over one cell (the whole space); the
   paper averages it over k-means cells, which also finds copying confined to a region.
 * ``authenticity``: Alaa et al., "How Faithful is your Synthetic Data? Sample-level Metrics
-  for Evaluating and Auditing Generative Models", ICML 2022 (Section 3.3): the share of
+  for Evaluating and Auditing Generative Models", ICML 2022: the share of
   samples further from their nearest training item than that item is from its own nearest
   other training item.
 
