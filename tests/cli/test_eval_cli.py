@@ -199,3 +199,19 @@ def test_eval_d_keep_scores_the_draws_d_rates_highest(isolated, ring_run, capsys
     assert logits[chosen].min() >= logits[others].max()  # the top half, by D's own scores
     assert main(["eval", str(run_dir), "--num", "100", "--metrics", "fid", "--d-keep", "0.5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["num"] == 100
+
+
+def test_eval_reports_memorisation_by_default_and_skips_it_on_request(isolated, ring_run, capsys, monkeypatch):
+    _, run_dir = ring_run
+    monkeypatch.setattr("gankit.metrics.evaluate.VECTOR_METRICS", ["fid"])  # the default list, without the slow KID
+    monkeypatch.setattr("gankit.metrics.evaluate.MEMORISATION_TRAIN", 5000)
+    assert main(["eval", str(run_dir), "--num", "300", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for name in ("fid_test", "nn_ratio", "copy_share", "z_u", "authenticity"):
+        assert name in result["metrics"] and name in result["floor"]
+    assert result["floor"]["nn_ratio"] == 1.0 and result["floor"]["z_u"] == 0.0
+    saved = json.loads((run_dir / "eval.json").read_text())
+    assert saved["version"] == 1 and saved["metrics"]["z_u"] == result["metrics"]["z_u"]
+    assert main(["eval", str(run_dir), "--num", "300", "--no-memorisation", "--json"]) == 0
+    assert "nn_ratio" not in json.loads(capsys.readouterr().out)["metrics"]
+    assert "--floor-draws: 0 is outside 1..100" in one_line_error(capsys, ["eval", str(run_dir), "--floor-draws", "0"])

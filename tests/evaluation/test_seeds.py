@@ -81,3 +81,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, config, capsys, argv, messag
     err = capsys.readouterr().err.strip()
     assert err.startswith("gankit: error: ") and "\n" not in err and message in err
     assert not (tmp_path / "o").exists()
+
+
+def test_per_class_recalls_become_figures_with_the_floor_range():
+    from gankit.evaluation.seeds import per_seed_figures
+    from gankit.metrics.evaluate import EvalResult
+
+    row = {"class": "T-shirt", "real_share": 0.1, "sample_share": 0.12, "precision": 0.8, "recall": 0.7,
+           "floor_precision": 0.85, "floor_recall": 0.9, "floor_recall_min": 0.88, "floor_recall_max": 0.93, "floor_recall_std": 0.02}
+    result = EvalResult("fashion-mnist", "evaluator-x", 100, {"fid": 5.0}, {"fid": 4.0}, 100, by_class=[row])
+    figures, floors = per_seed_figures(result)
+    assert figures == {"fid": 5.0, "recall[T-shirt]": 0.7}
+    assert floors == {"fid": 4.0, "recall[T-shirt]": {"floor": 0.9, "floor_min": 0.88, "floor_max": 0.93}}

@@ -9,7 +9,7 @@ from scipy import stats
 from torch.testing import assert_close
 
 from gankit.metrics import Features, compute_metrics
-from gankit.metrics.knn import nearest_distances, nearest_neighbours
+from gankit.metrics.knn import kth_neighbour_distances, nearest_distances, nearest_neighbours, nearest_other_distances
 from gankit.metrics.memorisation import (average_ranks, copy_share, figures_of, mann_whitney, memorisation,
                                          memorisation_with_floor, nn_ratio, pixel_vectors)
 
@@ -94,17 +94,20 @@ def test_the_floor_is_the_test_items_own_figures_and_the_registry_needs_test_ite
     assert set(scored) == {"nn_ratio_pixels", "copy_share_pixels", "z_u_pixels"}
     assert floor["nn_ratio_pixels"] == 1.0 and floor["z_u_pixels"] == 0.0
     assert floor["copy_share_pixels"] == pytest.approx(0.01, abs=0.006)
+    index = nearest_neighbours(samples.features, train.features)[1]
     assert compute_metrics(["memorisation"], train, samples, test=test) == figures_of(
         nearest_neighbours(samples.features, train.features)[0], nearest_neighbours(test.features, train.features)[0],
-        *_index_and_radii(train, samples))
+        kth_neighbour_distances(train.features, 1)[index])
     with pytest.raises(ValueError, match="held-out real items"):
         compute_metrics(["memorisation"], train, samples)
 
 
-def _index_and_radii(train, samples):
-    from gankit.metrics.knn import kth_neighbour_distances
-
-    return nearest_neighbours(samples.features, train.features)[1], kth_neighbour_distances(train.features, 1)
+def test_nearest_other_distances_match_the_kth_neighbour_radii_with_duplicates():
+    points = torch.tensor([[0.0], [1.0], [1.0], [4.0], [10.0]], dtype=torch.float64)
+    indices = torch.tensor([4, 0, 1, 3, 2])
+    assert_close(nearest_other_distances(points, indices, chunk=2), torch.tensor([6.0, 1.0, 0.0, 3.0, 0.0], dtype=torch.float64))
+    cloud = gaussian(200, 5).features
+    assert_close(nearest_other_distances(cloud, torch.arange(200), chunk=64), kth_neighbour_distances(cloud, 1))
 
 
 def test_pixel_vectors_scale_uint8_images_to_unit_range():

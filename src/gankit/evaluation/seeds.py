@@ -41,6 +41,7 @@ from gankit.errors import ConfigError
 log = logging.getLogger("gankit")
 
 SEEDS_FORMAT = 1
+MODE_BETTER = {"modes": "higher", "high_quality": "higher", "mode_kl": "lower"}
 
 
 def train_or_resume(config: str | os.PathLike, seed: int, run_dir: Path, max_steps: int | None = None,
@@ -141,9 +142,8 @@ def run_seeds(config: str | os.PathLike, seeds: list[int], out: str | os.PathLik
         entry = summary([figures.get(name) for figures in per_seed])
         floor = floors.get(name)
         entry.update(floor if isinstance(floor, dict) else {"floor": floor})
-        figure = FIGURES.get(name.split("[")[0])
-        entry["better"] = figure.better if figure else ("higher" if name in ("modes", "high_quality") or name.startswith("recall[")
-                                                        else "lower" if name == "mode_kl" else "")
+        figure = FIGURES.get(name.split("[")[0])  # recall[<class>] reads as recall
+        entry["better"] = figure.better if figure else MODE_BETTER.get(name, "")
         table[name] = entry
     record = {"version": SEEDS_FORMAT, "config": str(config), "dataset": dataset, "extractor": extractor, "num": num,
               "eval_seed": eval_seed, "metrics": metrics, "seeds": list(seeds), "runs": runs, "figures": table, "notes": notes}

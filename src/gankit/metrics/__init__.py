@@ -51,7 +51,7 @@ class Figure:
     """How to read one number a metric returns."""
 
     name: str
-    better: str  # "lower" or "higher"
+    better: str  # "lower", "higher", or "near floor" (neither direction is better than the floor)
     description: str
 
 

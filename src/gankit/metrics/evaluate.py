@@ -33,8 +33,8 @@ from gankit.metrics.precision_recall import precision_recall_by_class
 from gankit.metrics.stats_cache import real_features, real_subset
 
 DEFAULT_NUM = 10_000
-MEMORISATION_TRAIN = 20_000  # training items searched for each sample's nearest one (all of them, up to this many)
-PIXEL_BUDGET = 1e11  # multiply-adds the search in pixels may take (about 10 s on one core); above it, features only
+MEMORISATION_TRAIN = 60_000  # training items searched for each sample's nearest one (all of them, up to this many)
+PIXEL_BUDGET = 2e11  # multiply-adds the search in pixels may take (about 25 s on one core); above it, features only
 FLOOR_DRAWS = 5  # draws of the real subsets over which the per-class floor recall's spread is measured
 VECTOR_METRICS = ["fid", "kid", "pr", "dc"]
 IMAGE_METRICS = ["fid", "kid", "is", "pr", "dc", "classes"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 CHUNK = 1024
@@ -73,11 +75,31 @@ def nearest_neighbours(queries: torch.Tensor, points: torch.Tensor, chunk: int =
     """
     if len(points) == 0:
         raise ValueError("the nearest neighbour needs at least one point")
-    q64, p64 = queries.double(), points.double()
+    return _nearest(queries.double(), points.double(), None, chunk)
+
+
+def nearest_other_distances(points: torch.Tensor, indices: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
+    """(len(indices),) distance from each ``points[i]``, ``i`` in ``indices``, to its nearest *other* point.
+
+    The same as ``kth_neighbour_distances(points, 1)[indices]`` (a duplicate point is at distance 0),
+    for the cost of ``len(indices)`` rows instead of ``len(points)``.
+    """
+    if len(points) < 2:
+        raise ValueError(f"the nearest other point needs at least 2 points, got {len(points)}")
+    p64 = points.double()
+    return _nearest(p64[indices], p64, indices, chunk)[0]
+
+
+def _nearest(queries: torch.Tensor, points: torch.Tensor, exclude: torch.Tensor | None, chunk: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest ``points`` row of each float64 query (never ``points[exclude[i]]`` for query ``i``), distance recomputed exactly."""
+    chunk = max(1, min(chunk, 2 ** 24 // len(points)))  # a (chunk, N) float64 block stays under 128 MiB
     index = torch.empty(len(queries), dtype=torch.long)
     distances = torch.empty(len(queries), dtype=torch.float64)
     for start in range(0, len(queries), chunk):
         rows = slice(start, start + chunk)
-        index[rows] = torch.cdist(q64[rows], p64).argmin(dim=1)  # (chunk, N) -> (chunk,)
-        distances[rows] = (q64[rows] - p64[index[rows]]).norm(dim=1)
+        block = torch.cdist(queries[rows], points)  # (chunk, N)
+        if exclude is not None:
+            block[torch.arange(len(block)), exclude[rows]] = math.inf
+        index[rows] = block.argmin(dim=1)
+        distances[rows] = (queries[rows] - points[index[rows]]).norm(dim=1)
     return distances, index

@@ -10,13 +10,13 @@ the generator never saw:
 * ``copy_share``: the share of samples closer to a training item than the 1st percentile
   of the test items' nearest distances (real data: about 0.01).
 * ``z_u``: the data-copying statistic of Meehan, Chaudhuri and Dasgupta, "A Non-Parametric
-  Test to Detect Data-Copying in Generative Models", AISTATS 2020 (Section 3): the
+  Test to Detect Data-Copying in Generative Models", AISTATS 2020: the
   Mann-Whitney U test of the samples' nearest distances against the test items', as a
   z-score. 0 for new data, strongly negative (below -3) for copying, positive for samples
   further from the data than real items. Computed over one cell (the whole space); the
   paper averages it over k-means cells, which also finds copying confined to a region.
 * ``authenticity``: Alaa et al., "How Faithful is your Synthetic Data? Sample-level Metrics
-  for Evaluating and Auditing Generative Models", ICML 2022 (Section 3.3): the share of
+  for Evaluating and Auditing Generative Models", ICML 2022: the share of
   samples further from their nearest training item than that item is from its own nearest
   other training item.
 
@@ -31,7 +31,7 @@ import math
 import torch
 
 from gankit.metrics import Features, Figure, register_metric
-from gankit.metrics.knn import kth_neighbour_distances, nearest_neighbours
+from gankit.metrics.knn import nearest_neighbours, nearest_other_distances
 
 COPY_QUANTILE = 0.01
 
@@ -89,22 +89,34 @@ def mann_whitney(x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     return u, (u - m * n / 2) / math.sqrt(variance) if variance > 0 else 0.0
 
 
-def authenticity(sample_distances: torch.Tensor, nearest_index: torch.Tensor, train_radii: torch.Tensor) -> float:
-    """Share of samples strictly further from their nearest training item than that item's own 1-NN radius."""
-    return float((sample_distances.double() > train_radii.double()[nearest_index]).double().mean())
+def authenticity(sample_distances: torch.Tensor, neighbour_radii: torch.Tensor) -> float:
+    """Share of samples strictly further from their nearest training item than that item is from its own nearest other item.
+
+    Args:
+        sample_distances: (M,) each sample's distance to its nearest training item.
+        neighbour_radii: (M,) that training item's distance to its nearest other training item.
+    """
+    return float((sample_distances.double() > neighbour_radii.double()).double().mean())
 
 
-def figures_of(sample_distances: torch.Tensor, test_distances: torch.Tensor, nearest_index: torch.Tensor | None = None,
-               train_radii: torch.Tensor | None = None, quantile: float = COPY_QUANTILE) -> dict[str, float]:
+def figures_of(sample_distances: torch.Tensor, test_distances: torch.Tensor, neighbour_radii: torch.Tensor | None = None,
+               quantile: float = COPY_QUANTILE) -> dict[str, float]:
     """The figures of one set's nearest-training distances against the test items' (authenticity when radii are given)."""
     figures = {
         "nn_ratio": nn_ratio(sample_distances, test_distances),
         "copy_share": copy_share(sample_distances, test_distances, quantile),
         "z_u": mann_whitney(sample_distances, test_distances)[1],
     }
-    if train_radii is not None:
-        figures["authenticity"] = authenticity(sample_distances, nearest_index, train_radii)
+    if neighbour_radii is not None:
+        figures["authenticity"] = authenticity(sample_distances, neighbour_radii)
     return figures
+
+
+def neighbour_radii(train: torch.Tensor, *indices: torch.Tensor) -> list[torch.Tensor]:
+    """For each index tensor, the 1-NN radius of the training items it names (each item's radius computed once)."""
+    needed, inverse = torch.unique(torch.cat(indices), return_inverse=True)
+    radii = nearest_other_distances(train, needed)[inverse]
+    return list(radii.split([len(i) for i in indices]))
 
 
 def pixel_vectors(images: torch.Tensor) -> torch.Tensor:
@@ -128,8 +140,8 @@ def memorisation(real: Features, fake: Features, test: Features | None = None, q
         raise ValueError("memorisation needs held-out real items: compute_metrics(['memorisation'], train, samples, test=test)")
     sample_distances, index = nearest_neighbours(fake.features, real.features)
     test_distances, _ = nearest_neighbours(test.features, real.features)
-    radii = kth_neighbour_distances(real.features, 1) if with_authenticity and len(real) > 1 else None
-    return figures_of(sample_distances, test_distances, index, radii, quantile)
+    radii = neighbour_radii(real.features, index)[0] if with_authenticity and len(real) > 1 else None
+    return figures_of(sample_distances, test_distances, radii, quantile)
 
 
 def memorisation_with_floor(train: Features, fake: Features, test: Features, suffix: str = "",
@@ -140,7 +152,8 @@ def memorisation_with_floor(train: Features, fake: Features, test: Features, suf
     """
     sample_distances, sample_index = nearest_neighbours(fake.features, train.features)
     test_distances, test_index = nearest_neighbours(test.features, train.features)
-    radii = kth_neighbour_distances(train.features, 1) if with_authenticity and len(train) > 1 else None
-    samples = figures_of(sample_distances, test_distances, sample_index, radii)
-    floor = figures_of(test_distances, test_distances, test_index, radii)
+    sample_radii, test_radii = (neighbour_radii(train.features, sample_index, test_index) if with_authenticity and len(train) > 1
+                                else (None, None))
+    samples = figures_of(sample_distances, test_distances, sample_radii)
+    floor = figures_of(test_distances, test_distances, test_radii)
     return ({f"{k}{suffix}": v for k, v in samples.items()}, {f"{k}{suffix}": v for k, v in floor.items()})
