@@ -22,7 +22,6 @@ import dataclasses
 import inspect
 import operator
 import sys
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any

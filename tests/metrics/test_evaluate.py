@@ -111,3 +111,51 @@ def test_stacked_table_shows_each_channels_kl_beside_the_floor():
     line = next(row for row in format_table(result).splitlines() if row.startswith("channel_kl"))
     assert "0.000 / 0.000 / 2.303" in line and "0.000 / 0.000 / 0.000" in line
     assert result.to_dict()["modes"]["channel_kl"] == pytest.approx([0.0, 0.0, math.log(10)], abs=1e-12)
+
+
+def test_memorisation_flags_ring_training_points_as_samples_and_not_fresh_draws(monkeypatch):
+    monkeypatch.setattr("gankit.metrics.evaluate.MEMORISATION_TRAIN", 5000)  # the nearest of 5,000 training points: fast
+    copied = evaluate_samples(real_subset("ring", "train", 2500), "ring", "fid", memorisation=True)
+    assert copied.metrics["nn_ratio"] == 0.0 and copied.metrics["copy_share"] == 1.0 and copied.metrics["z_u"] < -30
+    assert "nn_ratio_pixels" not in copied.metrics  # vectors: features and pixels are one space
+    fresh = evaluate_samples(RING.sample(2500, seed=5)[0], "ring", "fid,memorisation")
+    assert fresh.metrics["nn_ratio"] == pytest.approx(1.0, abs=0.1) and abs(fresh.metrics["z_u"]) < 3
+    assert fresh.metrics["copy_share"] < 0.03
+    assert fresh.floor["nn_ratio"] == 1.0 and fresh.floor["z_u"] == 0.0 and fresh.floor["fid_test"] == pytest.approx(fresh.floor["fid"])
+    # The copied points are the training reference itself: FID 0, below its floor, while fid_test reads the floor.
+    assert copied.metrics["fid"] < 1e-9 and copied.metrics["fid_test"] == pytest.approx(copied.floor["fid"])
+    assert "searched among 5000 of the 50000" in " ".join(fresh.notes)
+    table = format_table(fresh)
+    assert all(name in table for name in ("fid_test", "nn_ratio", "copy_share", "z_u", "authenticity"))
+
+
+def test_memorisation_flags_copied_training_images_in_features_and_pixels(squares_evaluator):
+    copied = evaluate_samples(real_subset("squares", "train", 300, seed=3), "squares", "pr", extractor=squares_evaluator,
+                              memorisation=True)
+    for suffix in ("", "_pixels"):
+        assert copied.metrics[f"nn_ratio{suffix}"] == 0.0 and copied.metrics[f"z_u{suffix}"] < -5
+        assert copied.floor[f"nn_ratio{suffix}"] == 1.0
+    assert copied.metrics["authenticity"] == 0.0 and "authenticity_pixels" not in copied.metrics
+    assert copied.to_dict()["metrics"]["z_u_pixels"] == copied.metrics["z_u_pixels"]
+
+
+def test_by_class_floor_recall_spread_over_draws(squares_evaluator):
+    import statistics
+
+    from gankit.metrics.precision_recall import precision_recall_by_class
+
+    samples = real_subset("squares", "test", 200)
+    result = evaluate_samples(samples, "squares", "pr", extractor=squares_evaluator, by_class=True, floor_draws=3)
+    draws = [precision_recall_by_class(real_features("squares", "train", squares_evaluator, 200, seed=s),
+                                       real_features("squares", "test", squares_evaluator, 200, seed=s)) for s in range(3)]
+    for c, row in enumerate(result.by_class):
+        recalls = [d[c]["recall"] for d in draws if d[c]["recall"] is not None]
+        if not recalls:  # no test item of this class in any draw
+            assert row["floor_recall_min"] is None and row["floor_recall"] is None
+            continue
+        assert row["floor_recall_min"] == min(recalls) and row["floor_recall_max"] == max(recalls)
+        assert row["floor_recall_std"] == pytest.approx(statistics.stdev(recalls))
+        assert row["floor_recall_min"] <= row["floor_recall"] <= row["floor_recall_max"]
+    assert "floor recall over draws" in format_table(result) and "over 3 draws" in " ".join(result.notes)
+    with pytest.raises(ConfigError, match="--floor-draws"):
+        evaluate_samples(samples, "squares", "pr", extractor=squares_evaluator, by_class=True, floor_draws=0)

@@ -16,7 +16,7 @@ def tiny_features(seed: int) -> Features:
 
 @pytest.mark.parametrize("name", METRICS.names())
 def test_metric_runs_and_returns_finite_declared_figures(name):
-    result = compute_metrics([name], tiny_features(0), tiny_features(1), subsets=3, subset_size=20)
+    result = compute_metrics([name], tiny_features(0), tiny_features(1), subsets=3, subset_size=20, test=tiny_features(2))
     assert result and all(key in FIGURES for key in result)
     assert all(torch.isfinite(torch.tensor(value)) for value in result.values())
     module = importlib.import_module(METRICS.get(name).__module__)

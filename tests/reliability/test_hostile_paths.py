@@ -9,7 +9,6 @@ creates or deletes, so the tests see writes anywhere, not only where they look.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 

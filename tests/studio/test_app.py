@@ -92,7 +92,7 @@ def test_runs_lists_the_runs_with_their_losses_and_grids(server, runs_dir):
     base, _ = server
     status, _, body = get(f"{base}/api/runs")
     runs = {run["name"]: run for run in json.loads(body)["runs"]}
-    assert sorted(runs) == ["group/cond", "tiny"]  # the link out of RUNS_DIR is not listed
+    assert sorted(runs) == ["group/cond", "restore/inpaint", "restore/sr2", "tiny"]  # the link out of RUNS_DIR is not listed
     tiny = runs["tiny"]
     assert tiny["step"] == 3 and tiny["eval"] is None and tiny["grid"]["name"].endswith(".png")
     logged = [json.loads(line) for line in (runs_dir / "tiny" / "metrics.jsonl").read_text().splitlines()]

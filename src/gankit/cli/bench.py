@@ -1,4 +1,4 @@
-"""``gankit bench modes``: the mode-collapse benchmarks, with the published anchors beside gankit's figures."""
+"""``gankit bench``: ``modes`` (the mode-collapse benchmarks beside the published anchors) and ``seeds`` (one config, several seeds)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,34 @@ def add_parser(subparsers) -> None:
     modes.add_argument("--data-dir", help="data root (default $GANKIT_DATA or ~/.cache/gankit/data)")
     modes.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
     modes.set_defaults(func=run_modes)
+    seeds = sub.add_parser(
+        "seeds", help="train one config at several seeds, evaluate each, print each figure's mean and spread",
+        description="Train CONFIG once per seed (a finished run is kept, an unfinished one resumes), score every run "
+                    "with gankit eval's figures and floors (the same evaluation seed for all), write OUT/seeds.json "
+                    "and print each figure per seed with its mean, standard deviation, range and floor.",
+        epilog=SEEDS_EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    seeds.add_argument("config", help="a YAML config or a preset's name")
+    seeds.add_argument("--seeds", default="0,1", help="comma-separated training seeds (default 0,1)")
+    seeds.add_argument("--out", required=True, metavar="DIR", help="where the runs and seeds.json go")
+    seeds.add_argument("--max-steps", type=int, help="override train.max_steps of every run")
+    seeds.add_argument("--max-minutes", type=float, help="time limit of each seed's training in this call")
+    seeds.add_argument("--num", type=int, help="samples per evaluation (default: as gankit eval)")
+    seeds.add_argument("--metrics", help="comma-separated, as gankit eval --metrics (default: all that apply, with memorisation)")
+    seeds.add_argument("--eval-seed", type=int, default=0, help="the evaluation's noise and subset seed, the same for every run (default 0)")
+    seeds.add_argument("--by-class", action="store_true", help="also each class's recall, with the floor's range over draws")
+    seeds.add_argument("--no-memorisation", action="store_true", help="skip fid_test and the nearest-training-item figures")
+    seeds.add_argument("--data-dir", help="data root (default $GANKIT_DATA or ~/.cache/gankit/data)")
+    seeds.add_argument("--json", action="store_true", help="print seeds.json instead of a table")
+    seeds.set_defaults(func=run_seeds)
+
+
+SEEDS_EXAMPLES = """examples:
+  gankit bench seeds mnist_dcgan --seeds 0,1 --out runs/seeds/mnist_dcgan --num 2000
+  gankit bench seeds configs/ring2d.yaml --seeds 0,1,2 --out runs/seeds/ring2d --max-minutes 15
+  gankit bench seeds fashion_dcgan --seeds 0,1 --out runs/seeds/fashion --num 2000 --by-class --json
+Run the same command again to resume: finished seeds are only scored, unfinished ones train on.
+"""
 
 
 def _seeds(text: str) -> list[int]:
@@ -82,4 +110,29 @@ def run_modes(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in rows], indent=2))
     else:
         print(format_table(rows))
+    return 0
+
+
+def run_seeds(args: argparse.Namespace) -> int:
+    from gankit.evaluation.seeds import format_seeds_table, run_seeds as train_and_score
+
+    seeds = _seeds(args.seeds)
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {args.seeds!r}: a seed is repeated")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise ConfigError(f"--max-steps: {args.max_steps} must be at least 1")
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise ConfigError(f"--max-minutes: {args.max_minutes} must be above 0")
+    if args.num is not None and not 10 <= args.num <= 200_000:
+        raise ConfigError(f"--num: {args.num} is outside 10..200000")
+    if args.eval_seed < 0:
+        raise ConfigError(f"--eval-seed: {args.eval_seed} must be >= 0")
+    if args.metrics:
+        from gankit.metrics import parse_metric_names
+
+        parse_metric_names(args.metrics)  # before any training
+    record = train_and_score(args.config, seeds, args.out, args.max_steps, args.max_minutes, args.num, args.data_dir,
+                             args.eval_seed, args.by_class, not args.no_memorisation, args.metrics)
+    log.info("wrote %s", Path(args.out) / "seeds.json")
+    print(json.dumps(record, indent=2) if args.json else format_seeds_table(record))
     return 0

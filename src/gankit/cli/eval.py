@@ -17,11 +17,16 @@ EXAMPLES = """examples:
   gankit eval --samples samples.npz --dataset mnist   # key 'images': uint8 (N, C, H, W)
   gankit eval runs/mnist_hybrid --num 2000 --d-keep 0.67  # the 2/3 of 3000 draws D rates most real
   gankit eval runs/fashion_dcgan --num 2000 --by-class  # precision and recall of each class
+  gankit eval runs/mnist_dcgan --num 2000 --no-memorisation  # skip the nearest-training-item figures
   gankit eval runs/mnist_mlp --extractor inception --inception-weights weights-inception-2015-12-05-6726825d.pth
   gankit eval runs/fashion_sr2_gan --baseline-run runs/fashion_sr2_l1 --figure sr2.png  # a restoration run
 Every figure is printed beside its floor: the same metric for real test images
 against the real training images, with as many images as samples. A run's figures
-are also written to RUN/eval.json. The first evaluation on a dataset trains its
+are also written to RUN/eval.json. Memorisation: fid_test is the FID against the test
+items; nn_ratio, copy_share, z_u (Meehan et al. 2020) and authenticity (Alaa et al.
+2022) compare each sample's distance to its nearest training item with that of real
+test items (in evaluator features, and _pixels in pixels): a generator that copies its
+training images reads nn_ratio near 0 and z_u far below -3; real data reads 1 and 0. The first evaluation on a dataset trains its
 domain evaluator (a few minutes on the CPU) and caches it for the next ones.
 A restoration run (pix2pix, srresnet) prints one table: its restorations of the
 degraded test images beside the classical baselines and its L1-only run (see
@@ -53,6 +58,11 @@ def add_parser(subparsers) -> None:
                    help="score the num of num/F draws the run's discriminator rates most real (as gankit sample --d-keep)")
     p.add_argument("--by-class", action="store_true",
                    help="also split precision and recall by the domain classifier's class (which classes are missed)")
+    p.add_argument("--floor-draws", type=int, default=5, metavar="N",
+                   help="with --by-class: draws of the real subsets over which the floor's recall spread is measured (default 5)")
+    p.add_argument("--no-memorisation", action="store_true",
+                   help="skip fid_test and the nearest-training-item figures (nn_ratio, copy_share, z_u, authenticity), "
+                        "which are measured with the default metrics or when --metrics names 'memorisation'")
     p.add_argument("--no-floor", action="store_true", help="skip the real-vs-real floor")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--baseline-run", metavar="L1_RUN",
@@ -96,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--num: {args.num} is outside 10..200000")
     if args.seed < 0:
         raise ConfigError(f"--seed: {args.seed} must be >= 0")
+    if not 1 <= args.floor_draws <= 100:
+        raise ConfigError(f"--floor-draws: {args.floor_draws} is outside 1..100")
     if args.d_keep is not None:
         if args.samples:
             raise ConfigError("--d-keep needs a RUN_DIR (its discriminator picks the samples); a --samples file is scored as it is")
@@ -121,10 +133,11 @@ def run(args: argparse.Namespace) -> int:
         check_samples(samples, dataset)
         extractor = extractor_for(dataset, kind=args.extractor, inception_weights=args.inception_weights)
         result = evaluate_samples(samples, dataset, args.metrics, extractor=extractor, floor=not args.no_floor, seed=args.seed,
-                                  by_class=args.by_class)
+                                  by_class=args.by_class, memorisation=not args.no_memorisation and not args.metrics, floor_draws=args.floor_draws)
     else:
         result, record = evaluate_run(args.run_dir, args.dataset, args.data_dir, args.checkpoint, args.num, args.metrics, args.seed,
-                                      args.extractor, args.inception_weights, args.d_keep, args.by_class, floor=not args.no_floor)
+                                      args.extractor, args.inception_weights, args.d_keep, args.by_class, floor=not args.no_floor,
+                                      memorisation=not args.no_memorisation and not args.metrics, floor_draws=args.floor_draws)
         log.info("wrote %s", RunDir(args.run_dir).write_eval(record))
     print(json.dumps(result.to_dict(), indent=2) if args.json else format_table(result))
     return 0

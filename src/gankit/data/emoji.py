@@ -109,7 +109,7 @@ def extract_emoji(data: bytes, target: Path) -> dict[str, int]:
 
 def _npm_pack(spec: str, destination: Path) -> Path:
     if os.environ.get("GANKIT_OFFLINE"):
-        raise DataError(f"the emoji data set is not in the data directory and GANKIT_OFFLINE is set; run `gankit data fetch emoji` online")
+        raise DataError("the emoji data set is not in the data directory and GANKIT_OFFLINE is set; run `gankit data fetch emoji` online")
     npm = shutil.which("npm")
     if npm is None:
         raise DataError("the emoji data set comes from the npm registry and npm is not installed: install Node.js/npm, then run `gankit data fetch emoji`")

@@ -123,11 +123,8 @@ def format_table(rows: list[BenchRow]) -> str:
 def run_config(config: str | os.PathLike, seed: int, runs_dir: Path, max_steps: int | None, max_minutes: float | None,
                retrain: bool, data_dir=None) -> tuple[str, ModeScore]:
     """Train (unless already trained) and score one config at one seed."""
-    from gankit.evaluation.fid_callback import FIDCallback
-    from gankit.run import RunDir
+    from gankit.evaluation.seeds import train_or_resume
     from gankit.training.config import load_config
-    from gankit.training.state import trainer_from_checkpoint
-    from gankit.training.trainer import Trainer
 
     overrides = [f"train.seed={seed}"] + ([f"train.max_steps={max_steps}"] if max_steps else [])
     if data_dir:
@@ -137,18 +134,5 @@ def run_config(config: str | os.PathLike, seed: int, runs_dir: Path, max_steps: 
     if benchmark == "stacked-mnist":
         stacked_extractor(cfg.data.dir)  # fail now, not after training
     run_dir = runs_dir / f"{Path(config).stem}-seed{seed}"
-    found = None if retrain else RunDir(run_dir).latest_checkpoint()
-    if found is not None:
-        path, checkpoint = found
-        changes = {"train": {"max_steps": cfg.train.max_steps}} if max_steps else None
-        trainer = trainer_from_checkpoint(checkpoint, run_dir, str(path), changes, callbacks=(FIDCallback(),))
-    else:
-        if run_dir.exists():
-            import shutil
-
-            shutil.rmtree(run_dir)
-        trainer = Trainer(cfg, run_dir, callbacks=(FIDCallback(),))
-    if trainer.step < trainer.total_steps:
-        log.info("training %s (seed %d): steps %d..%d into %s", Path(config).name, seed, trainer.step, trainer.total_steps, run_dir)
-        trainer.train(max_minutes=max_minutes, progress=False)
+    train_or_resume(config, seed, run_dir, max_steps, max_minutes, retrain, data_dir)
     return benchmark, score_run(run_dir, benchmark, seed, cfg.data.dir)

@@ -20,14 +20,24 @@ figure) and :meth:`~gankit.run.RunDir.read_eval` reads it back.
 ``num``             how many samples were scored
 ``seed``            the noise and subset seed
 ``d_keep``          the ``--d-keep`` share, or null
-``metrics``         figure -> value (null where it is not finite), e.g. ``fid``, ``kid``, ``precision``
+``metrics``         figure -> value (null where it is not finite), e.g. ``fid``, ``kid``, ``precision``;
+                    with the default metrics (unless ``--no-memorisation``) or ``--metrics
+                    ...,memorisation`` also (:mod:`gankit.metrics.memorisation`):
+                    ``fid_test`` (FID against the test items), ``nn_ratio``, ``copy_share``, ``z_u``,
+                    ``authenticity`` (evaluator features) and, for images, ``nn_ratio_pixels``,
+                    ``copy_share_pixels``, ``z_u_pixels``
 ``floor``           figure -> the real-vs-real floor: ``floor_num`` real test items against the
-                    training items; null with ``--no-floor``
+                    training items; for the memorisation figures the test items' own (``nn_ratio``
+                    1, ``z_u`` 0, ``copy_share`` about 0.01) and for ``fid_test`` the floor of ``fid``;
+                    null with ``--no-floor``
 ``floor_num``       how many real test items the floor used (0 with ``--no-floor``)
 ``modes``           mode-benchmark datasets: ``modes``, ``num_modes``, ``high_quality``,
                     ``reverse_kl``, ``num_samples``, ``channel_kl``; else null
 ``modes_floor``     the same for real test items, or null
-``by_class``        with ``--by-class``: one row per class, else null
+``by_class``        with ``--by-class``: one row per class (``class``, ``real_share``, ``sample_share``,
+                    ``precision``, ``recall``, ``floor_precision``, ``floor_recall``, and
+                    ``floor_recall_min``/``_max``/``_std`` over ``--floor-draws`` draws of the real
+                    subsets), else null
 ``notes``           list of remarks (e.g. fewer real items than samples)
 ==================  ====================================================================
 """
@@ -42,7 +52,7 @@ import torch
 
 import gankit
 from gankit.data import DatasetSpec
-from gankit.metrics.evaluate import DEFAULT_NUM, EvalResult, check_by_class, evaluate_samples
+from gankit.metrics.evaluate import DEFAULT_NUM, FLOOR_DRAWS, EvalResult, check_by_class, evaluate_samples
 from gankit.metrics.evaluator import DomainEvaluator
 from gankit.metrics.extractors import FeatureExtractor, StackedExtractor
 from gankit.run import EVAL_FORMAT, RunDir
@@ -80,11 +90,13 @@ def samples_from_run(run_dir: str | os.PathLike, checkpoint: str | None, num: in
 def evaluate_run(run_dir: str | os.PathLike, dataset: str | None = None, data_dir: str | os.PathLike | None = None,
                  checkpoint: str | None = None, num: int | None = None, metrics: str | None = None, seed: int = 0,
                  extractor: str = "domain", inception_weights: str | os.PathLike | None = None, d_keep: float | None = None,
-                 by_class: bool = False, floor: bool = True) -> tuple[EvalResult, dict[str, Any]]:
+                 by_class: bool = False, floor: bool = True, memorisation: bool = True,
+                 floor_draws: int = FLOOR_DRAWS) -> tuple[EvalResult, dict[str, Any]]:
     """Score a run's generator against its data (or ``dataset``): the result and its ``eval.json`` record.
 
     A missing domain evaluator is trained first (and cached), so a first evaluation needs no
-    separate step. The record is returned, not written: :meth:`gankit.run.RunDir.write_eval` writes it.
+    separate step. ``memorisation`` adds the memorisation figures to the default metrics (an
+    explicit ``metrics`` list has them when it names ``memorisation``). The record is returned, not written: :meth:`gankit.run.RunDir.write_eval` writes it.
     """
     from gankit.evaluation.evaluator_training import extractor_for
 
@@ -96,7 +108,8 @@ def evaluate_run(run_dir: str | os.PathLike, dataset: str | None = None, data_di
     if by_class:
         check_by_class(features, spec)
     samples = samples_from_run(run_dir, checkpoint, num, seed, d_keep)
-    result = evaluate_samples(samples, spec, metrics, extractor=features, floor=floor, seed=seed, by_class=by_class)
+    result = evaluate_samples(samples, spec, metrics, extractor=features, floor=floor, seed=seed, by_class=by_class,
+                              memorisation=memorisation and not metrics, floor_draws=floor_draws)
     return result, eval_record(result, features, checkpoint=checkpoint, seed=seed, d_keep=d_keep)
 
 

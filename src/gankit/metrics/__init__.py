@@ -108,6 +108,6 @@ def compute_metrics(names: list[str], real: Features, fake: Features, **options)
 
 
 # Import the metric modules so that their decorators run.
-from gankit.metrics import classes, density_coverage, fid, inception_score, kid, precision_recall  # noqa: E402,F401
+from gankit.metrics import classes, density_coverage, fid, inception_score, kid, memorisation, precision_recall  # noqa: E402,F401
 
 __all__ = ["FIGURES", "Features", "Figure", "METRICS", "compute_metrics", "needs_probs", "parse_metric_names", "register_metric"]

@@ -5,6 +5,12 @@ against it, and so are ``num`` real *test* items (the floor: what a perfect
 generator that reproduced the data distribution, but not the training images,
 would score with this many samples). The gap between a figure and its floor is
 how far a model is from "as good as real data".
+
+A generator that returns its training images would sit on every floor, so with
+``memorisation`` the samples' nearest-training distances are also compared with the
+test items' (:mod:`gankit.metrics.memorisation`), in the evaluator's features and in
+pixels, and ``fid_test`` scores the samples against the test items instead of the
+training items.
 """
 
 from __future__ import annotations
@@ -20,11 +26,16 @@ from gankit.data import DatasetSpec
 from gankit.errors import ConfigError
 from gankit.metrics import FIGURES, Features, compute_metrics, needs_probs, parse_metric_names
 from gankit.metrics.extractors import FeatureExtractor, IdentityExtractor, StackedExtractor, default_extractor
+from gankit.metrics.fid import frechet_distance, mean_and_covariance
+from gankit.metrics.memorisation import memorisation_with_floor, pixel_vectors
 from gankit.metrics.modes import STACKED_MODES, ModeScore, score_mixture, score_stacked
 from gankit.metrics.precision_recall import precision_recall_by_class
 from gankit.metrics.stats_cache import real_features, real_subset
 
 DEFAULT_NUM = 10_000
+MEMORISATION_TRAIN = 20_000  # training items searched for each sample's nearest one (all of them, up to this many)
+PIXEL_BUDGET = 1e11  # multiply-adds the search in pixels may take (about 10 s on one core); above it, features only
+FLOOR_DRAWS = 5  # draws of the real subsets over which the per-class floor recall's spread is measured
 VECTOR_METRICS = ["fid", "kid", "pr", "dc"]
 IMAGE_METRICS = ["fid", "kid", "is", "pr", "dc", "classes"]
 
@@ -103,16 +114,27 @@ def evaluate_samples(
     floor: bool = True,
     seed: int = 0,
     by_class: bool = False,
+    memorisation: bool = False,
+    floor_draws: int = FLOOR_DRAWS,
 ) -> EvalResult:
     """Score ``samples`` (as the dataset holds its items) against ``dataset``'s real data.
 
     With ``by_class``, precision and recall are also split by the classifier's class
-    (:func:`~gankit.metrics.precision_recall.precision_recall_by_class`), floor beside them.
+    (:func:`~gankit.metrics.precision_recall.precision_recall_by_class`), floor beside them,
+    and the floor's recall of each class over ``floor_draws`` draws of the real subsets
+    (its min, max and standard deviation: how far a figure may stray by chance). With
+    ``memorisation`` (or ``"memorisation"`` among ``metrics``), the figures of
+    :func:`memorisation_figures` are added.
     """
     spec = DatasetSpec.of(dataset, data_dir)
     check_samples(samples, spec)
     extractor = extractor or default_extractor(spec)
     names = parse_metric_names(metrics) if metrics else default_metric_names(extractor, spec)
+    if floor_draws < 1:
+        raise ConfigError(f"--floor-draws: {floor_draws} must be at least 1")
+    if "memorisation" in names:
+        names.remove("memorisation")
+        memorisation = True
     num = len(samples)
     reference = real_features(spec, "train", extractor, num, seed=seed)
     fake = extractor(samples)
@@ -127,17 +149,84 @@ def evaluate_samples(
     if len(reference) < num:
         result.notes.append(f"only {len(reference)} real training items as the reference set")
     result.modes = mode_score(samples, spec, extractor)
+    test = real_features(spec, "test", extractor, num, seed=seed) if floor or memorisation else None
     if floor:
-        test = real_features(spec, "test", extractor, num, seed=seed)
         result.floor_num = len(test)
         if len(test) < num:
             result.notes.append(f"the floor uses all {len(test)} test items (fewer than the {num} samples)")
         result.floor = compute_metrics(names, reference, test, seed=seed)
         if result.modes is not None:
             result.modes_floor = mode_score(real_subset(spec, "test", num, seed=seed), spec, extractor)
+    if memorisation:
+        scored, reference_figures = memorisation_figures(samples, fake, reference, test, spec, extractor, seed, result.notes)
+        result.metrics.update(scored)
+        if result.floor is not None:
+            result.floor.update(reference_figures)
     if by_class:
-        result.by_class = class_rows(reference, fake, test if floor else None, spec.load("train").class_names)
+        spread = floor_recall_spread(spec, extractor, num, seed, floor_draws) if floor else None
+        if spread is not None:
+            result.notes.append(f"floor recall over draws: min-max and standard deviation of the floor's recall over {floor_draws} "
+                                f"draws of the real subsets (subset seeds {seed}..{seed + floor_draws - 1})")
+        result.by_class = class_rows(reference, fake, test if floor else None, spec.load("train").class_names, spread)
     return result
+
+
+def memorisation_figures(samples: torch.Tensor, fake: Features, reference: Features, test: Features, spec: DatasetSpec,
+                         extractor: FeatureExtractor, seed: int = 0, notes: list[str] | None = None,
+                         ) -> tuple[dict[str, float], dict[str, float]]:
+    """``fid_test`` and the memorisation figures of the samples, and the test items' own (the floor).
+
+    The nearest training item is searched among all training items (up to
+    :data:`MEMORISATION_TRAIN`), in the evaluator's features and, for images, in pixels.
+    ``fid_test``'s floor is the test items' FID against the training reference, the floor of ``fid``.
+    """
+    test_stats = mean_and_covariance(test.features)
+    scored = {"fid_test": frechet_distance(*test_stats, *mean_and_covariance(fake.features))}
+    floor = {"fid_test": frechet_distance(*test_stats, *mean_and_covariance(reference.features))}
+    train = real_features(spec, "train", extractor, MEMORISATION_TRAIN, seed=seed)
+    in_features = memorisation_with_floor(train, fake, test)
+    scored.update(in_features[0])
+    floor.update(in_features[1])
+    pixel_work = (len(samples) + len(test)) * len(train) * samples[0].numel()
+    if samples.ndim == 4 and pixel_work > PIXEL_BUDGET:
+        notes = notes if notes is not None else []
+        notes.append(f"memorisation in pixels skipped: {len(samples)} samples and {len(test)} test items against {len(train)} "
+                     f"training items of {samples[0].numel()} values is over {PIXEL_BUDGET:.0e} multiply-adds; use a smaller --num")
+    elif samples.ndim == 4:  # images: also in pixels
+        def pixels(split: str, count: int) -> Features:
+            return Features(pixel_vectors(real_subset(spec, split, count, seed=seed)))
+
+        in_pixels = memorisation_with_floor(pixels("train", MEMORISATION_TRAIN), Features(pixel_vectors(samples)),
+                                            pixels("test", len(test)), suffix="_pixels", with_authenticity=False)
+        scored.update(in_pixels[0])
+        floor.update(in_pixels[1])
+    total = len(spec.load("train"))
+    if notes is not None and len(train) < total:
+        notes.append(f"memorisation: nearest training items searched among {len(train)} of the {total}")
+    return scored, floor
+
+
+def floor_recall_spread(spec: DatasetSpec, extractor: FeatureExtractor, num: int, seed: int = 0,
+                        draws: int = FLOOR_DRAWS) -> list[dict[str, float | None]]:
+    """Per class: min, max and standard deviation (n - 1) of the floor's recall over ``draws`` draws of the real subsets.
+
+    Draw ``d`` takes the training reference and the test items with subset seed ``seed + d``
+    (draw 0 is the floor printed beside the samples).
+    """
+    recalls = []
+    for draw in range(draws):
+        reference = real_features(spec, "train", extractor, num, seed=seed + draw)
+        test = real_features(spec, "test", extractor, num, seed=seed + draw)
+        recalls.append([row["recall"] for row in precision_recall_by_class(reference, test)])
+    rows = []
+    for per_class in zip(*recalls):
+        values = torch.tensor([v for v in per_class if v is not None], dtype=torch.float64)
+        if len(values) == 0:
+            rows.append({"floor_recall_min": None, "floor_recall_max": None, "floor_recall_std": None})
+            continue
+        rows.append({"floor_recall_min": float(values.min()), "floor_recall_max": float(values.max()),
+                     "floor_recall_std": float(values.std()) if len(values) > 1 else None})
+    return rows
 
 
 MAX_CLASS_ROWS = 100
@@ -153,13 +242,15 @@ def check_by_class(extractor: FeatureExtractor, dataset: DatasetSpec | str, refe
         raise ConfigError(f"--by-class: dataset {dataset!r} has {classes} classes; the table is printed for at most {MAX_CLASS_ROWS}")
 
 
-def class_rows(reference: Features, fake: Features, test: Features | None, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Per class: its name, the samples' figures, and the real test items' (the floor) when given."""
+def class_rows(reference: Features, fake: Features, test: Features | None, names: tuple[str, ...],
+               spread: list[dict[str, float | None]] | None = None) -> list[dict[str, Any]]:
+    """Per class: its name, the samples' figures, the real test items' (the floor) when given, and the floor recall's spread."""
     rows = precision_recall_by_class(reference, fake)
     floor_rows = precision_recall_by_class(reference, test) if test is not None else [{}] * len(rows)
+    spread = spread or [{}] * len(rows)
     names = names if len(names) == len(rows) else tuple(str(c) for c in range(len(rows)))
-    return [{"class": name, **row, **{f"floor_{k}": v for k, v in floor.items() if k in ("precision", "recall")}}
-            for name, row, floor in zip(names, rows, floor_rows)]
+    return [{"class": name, **row, **{f"floor_{k}": v for k, v in floor.items() if k in ("precision", "recall")}, **extra}
+            for name, row, floor, extra in zip(names, rows, floor_rows, spread)]
 
 
 def _fmt(value: float | None) -> str:
@@ -206,10 +297,16 @@ def format_class_table(rows: list[dict[str, Any]]) -> list[str]:
         floor = row.get(f"floor_{key}", "absent")
         return value if floor == "absent" else f"{value} ({'-' if floor is None else f'{floor:.2f}'})"
 
+    def spread(row: dict[str, Any]) -> str:
+        low, high, std = row["floor_recall_min"], row["floor_recall_max"], row["floor_recall_std"]
+        return "-" if low is None else f"{low:.3f}-{high:.3f}" + ("" if std is None else f", std {std:.3f}")
+
     floor = " (floor)" if "floor_recall" in rows[0] else ""
-    table = [("class", "real", "samples", f"precision{floor}", f"recall{floor}")]
+    header = ("class", "real", "samples", f"precision{floor}", f"recall{floor}")
+    with_spread = "floor_recall_min" in rows[0]
+    table = [header + (("floor recall over draws",) if with_spread else ())]
     table += [(str(r["class"]), f"{100 * r['real_share']:.1f}%", f"{100 * r['sample_share']:.1f}%", pair(r, "precision"), pair(r, "recall"))
-              for r in rows]
+              + ((spread(r),) if with_spread else ()) for r in rows]
     return ["by the classifier's class:", *_aligned(table)]
 
 

@@ -18,7 +18,6 @@ per-image values (:func:`mean_psnr` for PSNR, which caps identical pairs).
 
 from __future__ import annotations
 
-import math
 
 import torch
 from torch.nn import functional as F

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import subprocess
 import sys
@@ -27,19 +26,21 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from gankit.errors import ConfigError, GankitError, first_line
+from gankit.errors import ConfigError
 from gankit.run import RunDir
+from gankit.studio.capabilities import DEMO_NAME, runs_for
+from gankit.studio.jobs import Jobs
 from gankit.studio.pages import Page, ordered_pages, register_page
 from gankit.studio.paths import list_runs, resolve_run
 from gankit.studio.runs import GeneratorCache, draw, newest_grid, parse_sample_request, summary
 from gankit.studio.session import LabSession
+from gankit.studio.web import guarded, json_body
 
 log = logging.getLogger("gankit")
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
        "font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 DEMO_MINUTES = 1.0
-DEMO_NAME = "demo"
 
 
 class DemoRun:
@@ -107,6 +108,7 @@ class Studio:
         self._lab_lock = threading.Lock()
         self.generators = GeneratorCache()
         self.demo = DemoRun(self.root, demo_command)
+        self.jobs = Jobs()
         threading.Thread(target=_warm_imports, name="gankit-studio-imports", daemon=True).start()
 
     @property
@@ -123,6 +125,7 @@ class Studio:
         if self._lab is not None:
             self._lab.close()
         self.demo.stop()
+        self.jobs.close()
 
 
 # ------------------------------------------------------------------ helpers
@@ -130,41 +133,6 @@ def _warm_imports() -> None:
     """Import what the first sample grid needs (torchvision takes seconds) before anyone asks for it."""
     import gankit.sampling  # noqa: F401
     import torchvision.utils  # noqa: F401
-
-
-def error_response(exc: Exception, status: int = 400) -> JSONResponse:
-    return JSONResponse({"error": first_line(exc)}, status_code=status)
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object. Only ``application/json`` is taken, so no other site's form can post here."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise ConfigError("send the request as application/json")
-    raw = await request.body()
-    if len(raw) > 1_000_000:
-        raise ConfigError("the request is larger than 1 MB")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        raise ConfigError("the request is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise ConfigError("the request must be a JSON object")
-    return body
-
-
-def guarded(handler):
-    """Turn a GankitError into one line of JSON (400) and anything else into one line (500)."""
-
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except GankitError as exc:
-            return error_response(exc)
-        except Exception as exc:  # noqa: BLE001 - the browser gets one line; the server log gets the rest
-            log.exception("studio: %s %s failed", request.method, request.url.path)
-            return error_response(RuntimeError(f"internal error: {first_line(exc)}"), status=500)
-
-    return wrapper
 
 
 # --------------------------------------------------------------------- Lab
@@ -235,9 +203,9 @@ def runs_routes(studio: Studio) -> list[Route]:
 # ------------------------------------------------------------------ Sample
 def sample_routes(studio: Studio) -> list[Route]:
     async def info(request: Request) -> Response:
-        names = await asyncio.to_thread(list_runs, studio.root)
+        runs = await asyncio.to_thread(runs_for, studio.root, "sample")
         name = request.query_params.get("run")
-        out: dict[str, Any] = {"runs": names}
+        out: dict[str, Any] = {"runs": [run.as_json() for run in runs]}
         if name:
             generator, spec = await asyncio.to_thread(studio.generators.get, studio.run_path(name))
             out["spec"] = {"num_classes": int(spec.get("num_classes", 0)), "img_shape": list(spec.get("img_shape", [])),
@@ -269,6 +237,8 @@ def sample_routes(studio: Studio) -> list[Route]:
 register_page(Page("lab", "Lab", "lab.html", 10, lab_routes))
 register_page(Page("runs", "Runs", "runs.html", 20, runs_routes))
 register_page(Page("sample", "Sample", "sample.html", 30, sample_routes))
+
+from gankit.studio import edit_page, interpolate_page, restore_page  # noqa: E402,F401 - they register their pages
 
 
 # --------------------------------------------------------------------- app
@@ -304,7 +274,10 @@ def page_html(page: Page) -> str:
 def create_app(runs_dir: str | Path = "runs", host: str = "127.0.0.1", demo_command: list[str] | None = None) -> Starlette:
     """The studio as an ASGI app over ``runs_dir``; ``app.state.studio`` is its :class:`Studio`."""
     studio = Studio(runs_dir, demo_command)
-    routes: list = [Route("/", lambda request: RedirectResponse("/lab"))]
+    async def job(request: Request) -> Response:
+        return JSONResponse(studio.jobs.status(request.query_params.get("id", "")))
+
+    routes: list = [Route("/", lambda request: RedirectResponse("/lab")), Route("/api/jobs", guarded(job))]
     for page in ordered_pages():
         html = page_html(page)
         routes.append(Route(f"/{page.name}", (lambda text: lambda request: HTMLResponse(text))(html)))

@@ -7,7 +7,6 @@ sample grids are read as they are, and its generator is rebuilt from the newest 
 
 from __future__ import annotations
 
-import io
 import math
 import tempfile
 import threading

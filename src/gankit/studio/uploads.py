@@ -48,3 +48,66 @@ def decode_image(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES, max_pixels: int
             raise
         except (OSError, ValueError, SyntaxError, Image.UnidentifiedImageError):
             raise UploadError("upload: not a readable image; use PNG, JPEG, BMP, GIF or WebP") from None
+
+
+MAX_NAME_CHARS = 80
+
+
+def upload_bytes(item, what: str = "image") -> tuple[str, bytes]:
+    """The file name and bytes of an upload sent as JSON: ``{"name": "digit.png", "data": "data:image/png;base64,..."}``."""
+    from gankit.studio.web import decode_data_url
+
+    if not isinstance(item, dict) or not isinstance(item.get("data"), str):
+        raise UploadError(f"upload: send the {what} as {{\"name\": FILE_NAME, \"data\": BASE64}}")
+    if len(item["data"]) > MAX_UPLOAD_BYTES * 4 // 3 + 1024:
+        raise UploadError(f"upload: the {what} is more than the limit of {MAX_UPLOAD_BYTES:,} bytes")
+    name = safe_name(item.get("name"), what)
+    return name, decode_data_url(item["data"])
+
+
+def safe_name(name, what: str = "image") -> str:
+    """A file name from the browser reduced to a plain name (letters, digits, ``._-``) for messages and commands."""
+    import re
+
+    base = str(name or f"{what}.png").replace("\\", "/").rsplit("/", 1)[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")[:MAX_NAME_CHARS]
+    return base or f"{what}.png"
+
+
+def _through_inputs(item, what: str, read):
+    """Check the upload here (bytes, pixels, format), then read it with :mod:`gankit.inputs`' policy (size, channels)."""
+    import tempfile
+    from pathlib import Path
+
+    from gankit.inputs import InputError
+
+    name, data = upload_bytes(item, what)
+    decode_image(data)  # size and pixel limits, and a known image format, before gankit.inputs sees the file
+    with tempfile.TemporaryDirectory(prefix="gankit-upload-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return name, read(path)
+        except InputError as exc:
+            raise UploadError(f"upload: {str(exc).replace(str(path), name)}") from None
+
+
+def read_upload(item, shape: tuple[int, int, int]):
+    """An uploaded image that must be ``shape`` (C, H, W), as :func:`gankit.inputs.read_image` reads a file.
+
+    Returns:
+        (file name, uint8 tensor (C, H, W)).
+
+    Raises:
+        UploadError: not base64, too large, not an image, or of another size or channel count.
+    """
+    from gankit.inputs import read_image
+
+    return _through_inputs(item, "image", lambda path: read_image(path, shape))
+
+
+def read_upload_mask(item, size: tuple[int, int]):
+    """An uploaded mask of ``size`` (H, W), white where pixels are missing: bool (1, H, W) (:func:`gankit.inputs.read_mask`)."""
+    from gankit.inputs import read_mask
+
+    return _through_inputs(item, "mask", lambda path: read_mask(path, size))[1]

@@ -52,9 +52,9 @@ async function start() {
   try {
     const info = await studio.get("/api/sample/info");
     $("empty").hidden = info.runs.length > 0;
-    $("run").replaceChildren(...info.runs.map(name => new Option(name, name)));
+    $("run").replaceChildren(...info.runs.map(run => new Option(run.label, run.name)));
     const wanted = new URLSearchParams(location.search).get("run");
-    if (wanted && info.runs.includes(wanted)) $("run").value = wanted;
+    if (wanted && info.runs.some(run => run.name === wanted)) $("run").value = wanted;
     if (info.runs.length) await chooseRun();
   } catch (error) { studio.showError(errorBox, error); }
 }

@@ -41,3 +41,31 @@ const studio = {
     });
   },
 };
+// Uploads go to the server as JSON: {name, data: "data:image/png;base64,..."}.
+studio.readFile = file => new Promise((resolve, reject) => {
+  const reader = new FileReader();
+  reader.onload = () => resolve({ name: file.name, data: reader.result });
+  reader.onerror = () => reject(new Error(`cannot read ${file.name}`));
+  reader.readAsDataURL(file);
+});
+studio.fetchAsUpload = async (url, name) => {
+  const response = await fetch(url, { cache: "no-store" });
+  if (!response.ok) throw new Error((await response.json()).error || response.statusText);
+  const blob = await response.blob();
+  return studio.readFile(new File([blob], name, { type: blob.type }));
+};
+// POST a job and poll /api/jobs until it has finished; onWait(status) is called while it waits.
+studio.runJob = async (url, data, onWait) => {
+  let status = await studio.post(url, data);
+  while (status.state === "queued" || status.state === "running") {
+    if (onWait) onWait(status);
+    await new Promise(resolve => setTimeout(resolve, 400));
+    status = await studio.get(`/api/jobs?id=${encodeURIComponent(status.id)}`);
+  }
+  if (status.state === "failed") throw new Error(status.error);
+  return status;
+};
+studio.fillRuns = (select, runs, wanted) => {
+  select.replaceChildren(...runs.map(run => new Option(run.label, run.name)));
+  if (wanted && runs.some(run => run.name === wanted)) select.value = wanted;
+};
