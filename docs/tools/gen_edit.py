@@ -65,6 +65,11 @@ def _read(f):
     return None if not r else (f"{_pct(r['read_as_original'])} of {r['num']}", r["read_as_original"] >= 0.95)
 
 
+def _read_sphere(f):
+    r = f.get("real_sphere")
+    return None if not r else (f"{_pct(r['read_as_original'])}, {r['mean_psnr']:.2f} dB", None)
+
+
 def _margin(f):
     r = f.get("real")
     if not r:
@@ -129,6 +134,7 @@ ROWS = [
     ("known-z samples: mean PSNR", ">= 30 dB", RUNS, _known),
     ("real test digits: read as the original", ">= 95%", RUNS, _read),
     ("their mean PSNR / best of 10,000 random samples", ">= +3 dB", RUNS, _margin),
+    ("the same inverted on the sphere: read as the original, mean PSNR", "-", RUNS, _read_sphere),
     ("encoder start: steps to the default start's loss", ">= 3x fewer", ("mnist_dcgan",), _encoder),
     ("the same with other settings of the optimisation", "-", ("mnist_dcgan",), _encoder_other),
     ("encoder alone (one pass): mean PSNR on 100 test digits", "-", ("mnist_dcgan",), _one_shot),
