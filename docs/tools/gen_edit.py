@@ -213,7 +213,7 @@ def section(data: dict[str, Any]) -> str:
     lines = [BEGIN, "", *data["intro"], "", f"Evaluator: {evaluators(data)}.", ""]
     lines += ["Runs measured:", ""]
     for run, seed in columns(data):
-        lines.append(f"- `{run}`, seed {seed}: {data['runs'][run][seed]}")
+        lines.append(f"- `{run}`, seed {seed}: {data.get('runs', {}).get(run, {}).get(seed, 'how it was trained is not recorded.')}")
     lines += ["", *main_table(data), "", "✓ / ✗: the cell meets / misses the target. Commands:", "", "```",
               *commands(data, ("known_z", "real", "encoder", "speed", "class_change", "class_change_free")), "```", ""]
     dcgan_seeds = [seed for run, seed in columns(data) if run == "mnist_dcgan" and "directions" in data["results"][run][seed]]
