@@ -15,6 +15,10 @@ the generator never saw:
   z-score. 0 for new data, strongly negative (below -3) for copying, positive for samples
   further from the data than real items. Computed over one cell (the whole space); the
   paper averages it over k-means cells, which also finds copying confined to a region.
+  A test statistic grows with the square root of the sample count for the same shift, so
+  read it with ``nn_ratio`` and ``copy_share``, which say how large the shift is: copying
+  raises ``copy_share`` far above 0.01, while samples that are only smoother than real
+  items (nearer everything in pixels) lower ``z_u`` with ``copy_share`` at its floor.
 * ``authenticity``: Alaa et al., "How Faithful is your Synthetic Data? Sample-level Metrics
   for Evaluating and Auditing Generative Models", ICML 2022: the share of
   samples further from their nearest training item than that item is from its own nearest
