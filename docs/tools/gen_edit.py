@@ -6,7 +6,7 @@ the run was trained. Whether a target is met is worked out here from the figures
 outside the markers is prose and stays as written::
 
     python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan --cond runs/mnist_cond ... --json FIGURES.json
-    python docs/tools/gen_edit.py --collect FIGURES.json      # replace those (run, seed) entries, then the page
+    python docs/tools/gen_edit.py --collect A.json --collect B.json   # replace those (run, seed) entries, then the page
     python docs/tools/gen_edit.py                             # rewrite the section of docs/edit.md
     python docs/tools/gen_edit.py --check                     # exit 1 when the committed page differs
 
@@ -107,7 +107,9 @@ def _speed(f):
     s = f.get("speed")
     if not s:
         return None
-    return f"{s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} CPU-s ({s['threads']} thread{'s' if s['threads'] > 1 else ''})", s["wall_s"] < 30
+    load = f", load average {s['load_average']:.1f}" if "load_average" in s else ""
+    return (f"{s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} CPU-s ({s['threads']} thread{'s' if s['threads'] > 1 else ''}{load})",
+            s["wall_s"] < 30)
 
 
 def _change(f):
@@ -241,12 +243,16 @@ def page(data: dict[str, Any], text: str) -> str:
     return text[:start] + section(data) + text[end:]
 
 
-def collect(data: dict[str, Any], path: str) -> None:
-    """Replace the (run, seed) entries of ``data`` by those of a ``benchmarks/edit_targets.py --json`` file."""
-    record = json.loads(Path(path).read_text())
-    for run, seeds in record["results"].items():
-        for seed, figures in seeds.items():
-            data.setdefault("results", {}).setdefault(run, {})[seed] = figures
+def collect(data: dict[str, Any], paths: list[str]) -> None:
+    """Replace the (run, seed) entries of ``data`` by the figures of ``benchmarks/edit_targets.py --json`` files
+    (the files' figures of one (run, seed) together)."""
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in paths:
+        for run, seeds in json.loads(Path(path).read_text())["results"].items():
+            for seed, figures in seeds.items():
+                fresh.setdefault((run, seed), {}).update(figures)
+    for (run, seed), figures in fresh.items():
+        data.setdefault("results", {}).setdefault(run, {})[seed] = figures
 
 
 def main() -> int:
@@ -255,9 +261,8 @@ def main() -> int:
     parser.add_argument("--collect", metavar="FIGURES_JSON", action="append", default=[])
     args = parser.parse_args()
     data = load()
-    for path in args.collect:
-        collect(data, path)
     if args.collect:
+        collect(data, args.collect)
         save(data)
     text = PAGE.read_text()
     new = page(data, text)
