@@ -217,7 +217,7 @@ def class_change(run, name: str, evaluator, test, inverted, num: int, sphere: bo
            read_as_own=round(kept, 4), mean_code_norm=round(float(inverted.z.norm(dim=1).mean()), 2))
 
 
-def directions(run, name: str, evaluator, train, strengths: list[float]) -> None:
+def directions(run, name: str, evaluator, train, strengths: list[float], keep_norm: bool = False) -> None:
     start = time.perf_counter()
     bounds = fit_directions(run, lambda x: evaluator(x).probs, num=10_000, seed=0)
     z = torch.randn(1000, run.latent_dim, generator=torch.Generator().manual_seed(1))
@@ -228,19 +228,19 @@ def directions(run, name: str, evaluator, train, strengths: list[float]) -> None
     real = evaluator(train.images[:2000])
     base = precision_recall(real, features)["precision"]
     print(f"directions (unconditional): boundaries from 10,000 samples in {time.perf_counter() - start:.0f} s; "
-          f"unedited samples' precision {base:.3f}", flush=True)
+          f"unedited samples' precision {base:.3f}; {'each code keeps its norm' if keep_norm else 'codes move along the normal'}", flush=True)
     rows = {}
     for s in strengths:
-        edited = run.generate(bounds.edit(z, targets, s))
+        edited = run.generate(bounds.edit(z, targets, s, keep_norm=keep_norm))
         got = evaluator(edited)
         success = float((got.probs.argmax(dim=1) == targets).double().mean())
         prec = precision_recall(real, Features(got.features, got.probs))["precision"]
         print(f"  strength {s:4.1f}: read as the target {100 * success:5.1f}% (target >= 80%); precision {prec:.3f} "
-              f"({prec - base:+.3f}; target within -0.05); mean code norm {float(bounds.edit(z, targets, s).norm(dim=1).mean()):.2f}",
+              f"({prec - base:+.3f}; target within -0.05); mean code norm {float(bounds.edit(z, targets, s, keep_norm=keep_norm).norm(dim=1).mean()):.2f}",
               flush=True)
         rows[f"{s:g}"] = {"read_as_target": round(success, 4), "precision": round(float(prec), 4),
-                          "mean_code_norm": round(float(bounds.edit(z, targets, s).norm(dim=1).mean()), 2)}
-    record(name, "directions", fit_samples=10_000, edited=len(z), real=2000, k=3, base_precision=round(float(base), 4),
+                          "mean_code_norm": round(float(bounds.edit(z, targets, s, keep_norm=keep_norm).norm(dim=1).mean()), 2)}
+    record(name, "directions_sphere" if keep_norm else "directions", keep_norm=keep_norm, fit_samples=10_000, edited=len(z), real=2000, k=3, base_precision=round(float(base), 4),
            strengths=rows)
 
 
@@ -268,7 +268,7 @@ def main() -> None:
     parser.add_argument("--encoder-starts", default="0.03:0,0.01:0",
                         help="encoder start: other (peak rate:noise) settings to try beside the default 0.1:0.05")
     parser.add_argument("--strengths", default="1,2,3,4,5", help="direction strengths to try")
-    parser.add_argument("--only", action="append", default=[], help="known, real, encoder, speed, change, directions")
+    parser.add_argument("--only", action="append", default=[], help="known, real, encoder, speed, change, directions, directions_sphere (the edit keeps each code's norm), real_sphere")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     want = (lambda part: not args.only or part in args.only)
@@ -284,6 +284,8 @@ def main() -> None:
             known_z(run, name, args.num, args.steps)
         if want("real"):
             real_digits(run, name, evaluator, test, args.num, args.steps, args.search)
+        if want("real_sphere"):
+            real_digits(run, name, evaluator, test, args.num, args.steps, args.search, sphere=True)
         if args.encoder and want("encoder"):
             starts = [tuple(float(v) for v in pair.split(":")) for pair in args.encoder_starts.split(",") if pair]
             encoder_speedup(run, name, args.encoder, test, args.steps, starts)
@@ -291,6 +293,8 @@ def main() -> None:
             speed(run, name, test, args.steps, args.threads)
         if want("directions"):
             directions(run, name, evaluator, train, [float(s) for s in args.strengths.split(",")])
+        if want("directions_sphere"):
+            directions(run, name, evaluator, train, [float(s) for s in args.strengths.split(",")], keep_norm=True)
     if args.cond:
         run, name = load_generator_run(args.cond), "mnist_cond"
         seeds[name] = run_seed(args.cond, args.seed)

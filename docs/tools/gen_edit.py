@@ -6,7 +6,7 @@ the run was trained. Whether a target is met is worked out here from the figures
 outside the markers is prose and stays as written::
 
     python benchmarks/edit_targets.py --dcgan runs/mnist_dcgan --cond runs/mnist_cond ... --json FIGURES.json
-    python docs/tools/gen_edit.py --collect FIGURES.json      # replace those (run, seed) entries, then the page
+    python docs/tools/gen_edit.py --collect A.json --collect B.json   # replace those (run, seed) entries, then the page
     python docs/tools/gen_edit.py                             # rewrite the section of docs/edit.md
     python docs/tools/gen_edit.py --check                     # exit 1 when the committed page differs
 
@@ -107,7 +107,9 @@ def _speed(f):
     s = f.get("speed")
     if not s:
         return None
-    return f"{s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} CPU-s ({s['threads']} thread{'s' if s['threads'] > 1 else ''})", s["wall_s"] < 30
+    load = f", load average {s['load_average']:.1f}" if "load_average" in s else ""
+    return (f"{s['wall_s']:.1f} s wall, {s['cpu_s']:.1f} CPU-s ({s['threads']} thread{'s' if s['threads'] > 1 else ''}{load})",
+            s["wall_s"] < 30)
 
 
 def _change(f):
@@ -120,8 +122,8 @@ def _change_free(f):
     return None if not c else (f"{_pct(c['read_as_new'])} (own class {_pct(c['read_as_own'])})", None)
 
 
-def _direction(f, strength: str):
-    d = f.get("directions")
+def _direction(f, strength: str, figure: str = "directions"):
+    d = f.get(figure)
     if not d or strength not in d["strengths"]:
         return None
     row = d["strengths"][strength]
@@ -177,8 +179,8 @@ def main_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def direction_table(data: dict[str, Any], seed: str) -> list[str]:
-    d = data["results"]["mnist_dcgan"][seed]["directions"]
+def direction_table(data: dict[str, Any], seed: str, figure: str = "directions") -> list[str]:
+    d = data["results"]["mnist_dcgan"][seed][figure]
     recommended = str(data.get("recommended_strength", "4"))
     lines = [f"| strength | read as the target | precision (unedited samples: {d['base_precision']:.3f}) | mean code norm |",
              "| --- | --- | --- | --- |"]
@@ -196,6 +198,9 @@ def verdicts(data: dict[str, Any]) -> list[str]:
     targets = [(label, target, kinds, cell) for label, target, kinds, cell in ROWS if target != "-"]
     targets.append((f"direction edit at strength {data.get('recommended_strength', 4)}: read as the target, precision kept",
                     ">= 80%, within 0.05", ("mnist_dcgan",), lambda f: _direction(f, str(data.get("recommended_strength", "4")))))
+    if any("directions_sphere" in data["results"][run][seed] for run, seed in columns(data)):
+        targets.append(("the same with each code keeping its norm (`keep_norm=True`)", ">= 80%, within 0.05", ("mnist_dcgan",),
+                        lambda f: _direction(f, str(data.get("recommended_strength", "4")), "directions_sphere")))
     for label, target, kinds, cell in targets:
         measured = [(run, seed, cell(data["results"][run][seed])) for run, seed in columns(data) if run in kinds]
         measured = [(run, seed, got) for run, seed, got in measured if got is not None]
@@ -215,13 +220,16 @@ def section(data: dict[str, Any]) -> str:
     for run, seed in columns(data):
         lines.append(f"- `{run}`, seed {seed}: {data.get('runs', {}).get(run, {}).get(seed, 'how it was trained is not recorded.')}")
     lines += ["", *main_table(data), "", "✓ / ✗: the cell meets / misses the target. Commands:", "", "```",
-              *commands(data, ("known_z", "real", "encoder", "speed", "class_change", "class_change_free")), "```", ""]
+              *commands(data, ("known_z", "real", "real_sphere", "encoder", "speed", "class_change", "class_change_free")), "```", ""]
     dcgan_seeds = [seed for run, seed in columns(data) if run == "mnist_dcgan" and "directions" in data["results"][run][seed]]
     if dcgan_seeds:
         lines += [*data["directions_intro"], ""]
         for seed in dcgan_seeds:
-            lines += [f"`mnist_dcgan`, seed {seed}:", "", *direction_table(data, seed), ""]
-        lines += ["Commands:", "", "```", *commands(data, ("directions",)), "```", ""]
+            lines += [f"`mnist_dcgan`, seed {seed}, codes moved along the normal:", "", *direction_table(data, seed), ""]
+            if "directions_sphere" in data["results"]["mnist_dcgan"][seed]:
+                lines += [f"`mnist_dcgan`, seed {seed}, each code keeping its norm (`keep_norm=True`):", "",
+                          *direction_table(data, seed, "directions_sphere"), ""]
+        lines += ["Commands:", "", "```", *commands(data, ("directions", "directions_sphere")), "```", ""]
     lines += ["Against the issue's targets:", "", *verdicts(data), ""]
     if data.get("not_measured"):
         lines += ["Not measured:", "", *[f"- {line}" for line in data["not_measured"]], ""]
@@ -235,12 +243,16 @@ def page(data: dict[str, Any], text: str) -> str:
     return text[:start] + section(data) + text[end:]
 
 
-def collect(data: dict[str, Any], path: str) -> None:
-    """Replace the (run, seed) entries of ``data`` by those of a ``benchmarks/edit_targets.py --json`` file."""
-    record = json.loads(Path(path).read_text())
-    for run, seeds in record["results"].items():
-        for seed, figures in seeds.items():
-            data.setdefault("results", {}).setdefault(run, {})[seed] = figures
+def collect(data: dict[str, Any], paths: list[str]) -> None:
+    """Replace the (run, seed) entries of ``data`` by the figures of ``benchmarks/edit_targets.py --json`` files
+    (the files' figures of one (run, seed) together)."""
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in paths:
+        for run, seeds in json.loads(Path(path).read_text())["results"].items():
+            for seed, figures in seeds.items():
+                fresh.setdefault((run, seed), {}).update(figures)
+    for (run, seed), figures in fresh.items():
+        data.setdefault("results", {}).setdefault(run, {})[seed] = figures
 
 
 def main() -> int:
@@ -249,9 +261,8 @@ def main() -> int:
     parser.add_argument("--collect", metavar="FIGURES_JSON", action="append", default=[])
     args = parser.parse_args()
     data = load()
-    for path in args.collect:
-        collect(data, path)
     if args.collect:
+        collect(data, args.collect)
         save(data)
     text = PAGE.read_text()
     new = page(data, text)

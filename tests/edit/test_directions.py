@@ -47,3 +47,15 @@ def test_one_boundary_per_class_and_a_rare_class_is_refused():
     assert accuracy > 0.9
     with pytest.raises(ConfigError, match="class 3: only 0 of 600 samples read as it"):
         class_boundaries(z, labels, 4)
+
+
+def test_an_edit_that_keeps_the_norm_lands_on_the_circle_at_the_asked_distance():
+    # one boundary y = 0 in the plane (normal (0, 1), offset 0); codes of norm 5
+    bounds = ClassBoundaries(torch.tensor([[0.0, 1.0]]), torch.tensor([0.0]), torch.tensor([10]))
+    z = torch.tensor([[5.0, 0.0], [-3.0, -4.0], [0.0, 5.0]])
+    edited = bounds.edit(z, 0, strength=3.0, keep_norm=True)
+    # by hand: the point of the circle of radius 5 at height 3 on the side the code starts: (+-4, 3); (0, 5) is past it
+    torch.testing.assert_close(edited, torch.tensor([[4.0, 3.0], [-4.0, 3.0], [0.0, 5.0]]), atol=1e-4, rtol=0)
+    # a distance the circle cannot reach ends at the circle's top, as far past as it gets
+    torch.testing.assert_close(bounds.edit(z[:1], 0, strength=7.0, keep_norm=True), torch.tensor([[0.0, 5.0]]), atol=1e-2, rtol=0)
+    torch.testing.assert_close(bounds.edit(z, 0, strength=3.0), torch.tensor([[5.0, 3.0], [-3.0, 3.0], [0.0, 5.0]]))  # plain move

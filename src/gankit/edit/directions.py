@@ -34,15 +34,28 @@ class ClassBoundaries:
         """Signed distance of each code to each class's boundary: (N, K), positive on the class's side."""
         return z @ self.normals.T + self.offsets
 
-    def edit(self, z: torch.Tensor, target: torch.Tensor | int, strength: float) -> torch.Tensor:
-        """Move each code (N, L) toward class ``target`` (int or (N,)) until its distance to the boundary is ``strength``."""
+    def edit(self, z: torch.Tensor, target: torch.Tensor | int, strength: float, keep_norm: bool = False) -> torch.Tensor:
+        """Move each code (N, L) toward class ``target`` (int or (N,)) until its distance to the boundary is ``strength``.
+
+        With ``keep_norm``, each code turns instead, in the plane of the code and the normal, on the sphere of its own
+        norm r (where z ~ N(0, I) lies, for G's codes): ``z' = c n + sqrt(r^2 - c^2) p / |p|`` with ``c = strength -
+        offset`` and p the part of z orthogonal to n; where the sphere does not reach that far (c > r), z' = r n.
+        """
         num_classes = len(self.normals)
         target = torch.as_tensor(target).expand(len(z)) if torch.as_tensor(target).ndim == 0 else torch.as_tensor(target)
         if int(target.min()) < 0 or int(target.max()) >= num_classes:
             raise ConfigError(f"class {int(target.max())} is not one of the {num_classes} classes 0..{num_classes - 1}")
-        n = self.normals[target]  # (N, L)
-        d = (z * n).sum(1) + self.offsets[target]  # (N,)
-        return z + (strength - d).clamp_min(0.0)[:, None] * n
+        n, offset = self.normals[target], self.offsets[target]  # (N, L), (N,)
+        d = (z * n).sum(1) + offset  # (N,)
+        if not keep_norm:
+            return z + (strength - d).clamp_min(0.0)[:, None] * n
+        radius = z.norm(dim=1)  # (N,)
+        along = (z * n).sum(1)  # (N,)
+        ortho = z - along[:, None] * n  # (N, L)
+        unit = ortho / ortho.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        c = torch.maximum(torch.minimum(strength - offset, radius), -radius)  # (N,) the new component along n
+        turned = c[:, None] * n + (radius ** 2 - c ** 2).clamp_min(0.0).sqrt()[:, None] * unit
+        return torch.where((d < strength)[:, None], turned, z)
 
 
 def fit_boundary(z: torch.Tensor, positive: torch.Tensor, l2: float = 1e-3, iterations: int = 100) -> tuple[torch.Tensor, float]:
