@@ -137,9 +137,13 @@ def ensure_evaluator(dataset: DatasetSpec | str, data_dir: str | os.PathLike | N
     return load_evaluator(spec)
 
 
+SEEDED_RECIPE = EvaluatorConfig()
+"""The recipe of :func:`evaluator_with_seed`'s evaluators (its seed replaced): the default evaluator's."""
+
+
 def evaluator_with_seed(dataset: DatasetSpec | str, seed: int, data_dir: str | os.PathLike | None = None,
                         train: bool = True) -> DomainEvaluator:
-    """The domain evaluator of ``dataset`` trained with the default recipe from ``seed``, found by its key.
+    """The domain evaluator of ``dataset`` trained with :data:`SEEDED_RECIPE` from ``seed``, found by its key.
 
     It is looked up in the default evaluator's cache folder, then in :func:`~gankit.metrics.evaluator.seeded_evaluator_dir`;
     when missing and ``train`` is set it is trained (one thread, deterministic) and cached in the latter, so that the
@@ -150,7 +154,7 @@ def evaluator_with_seed(dataset: DatasetSpec | str, seed: int, data_dir: str | o
         ConfigError: the dataset has no labels to train an evaluator on.
     """
     spec = evaluator_dataset(DatasetSpec.of(dataset, data_dir))
-    cfg = EvaluatorConfig(seed=seed)
+    cfg = dataclasses.replace(SEEDED_RECIPE, seed=seed)
     key = evaluator_key(spec.load("train"), cfg)
     for folder in (evaluator_dir(spec.name, key), seeded_evaluator_dir(spec.name, key)):
         if (folder / "evaluator.json").is_file():

@@ -74,6 +74,9 @@ class PairedObjective:
             from gankit.data import DatasetSpec
             from gankit.restore.feature_loss import evaluator_feature_loss
 
+            if trainer.dataset.labels is None or cfg.data.name == "custom":
+                raise ConfigError(f"restore.feature_weight: the domain evaluator's feature loss needs a labelled dataset gankit loads "
+                                  f"(mnist, fashion-mnist, ...) to train the evaluator on; {trainer.dataset.name!r} is not; set it to 0")
             spec = DatasetSpec.from_config(cfg.data)
             self.feature_loss = evaluator_feature_loss(spec, cfg.restore.feature_evaluator_seed).to(trainer.device)
         self.pending: tuple[PairedBatch, torch.Tensor] | None = None  # the batch and G's output, from d_step to g_step
