@@ -151,7 +151,8 @@ def feature_loss_section(section: dict[str, Any]) -> list[str]:
     """The domain evaluator's feature loss: its description, then one table per entry, scored by another seed's evaluator."""
     lines = ["## Domain evaluator's feature loss", "", *section["about"], ""]
     for entry in section.get("entries", []):
-        against = ", ".join(f"{row} against seed {f['evaluator_seed']} (weight {f['weight']:g})" for row, f in entry["feature_loss"].items())
+        against = ", ".join(f"{row} against {f.get('evaluator', 'the evaluator')} of seed {f['evaluator_seed']} (weight {f['weight']:g})"
+                            for row, f in entry["feature_loss"].items())
         lines += [f"### `{entry['preset']}`, seed {entry['seed']}, with the feature loss", "",
                   f"{entry['what']} {entry['num']:,} test images. Every row is scored by the evaluator of seed "
                   f"{entry['evaluator_seed']}: {entry['evaluator']}. Trained against: {against}.", ""]

@@ -127,9 +127,11 @@ def test_a_run_trained_against_one_evaluator_is_scored_by_one_of_another_seed(tm
     evaluation = evaluate_restoration(tmp_path / "x_feat", num=64, feature_metric="kid", floor=False)
     assert list(evaluation.scores)[-3:] == ["L1", "GAN", "GAN + evaluator features"]
     record = evaluation.record
-    assert record["evaluator_seed"] == 1 and record["feature_loss"] == {"GAN + evaluator features": {"weight": 0.5, "evaluator_seed": 0}}
+    trained_against = f"evaluator-{tiny_recipe(0)[:16]}"
+    assert record["evaluator_seed"] == 1 and record["feature_loss"] == {
+        "GAN + evaluator features": {"weight": 0.5, "evaluator_seed": 0, "evaluator": trained_against}}
     assert record["evaluator"].startswith(f"evaluator-{tiny_recipe(1)[:16]} ") and tiny_recipe(1) != tiny_recipe(0)
-    assert "trained from seed 1" in record["evaluator"] and "against seed 0" in evaluation.table
+    assert "trained from seed 1" in record["evaluator"] and f"against {trained_against} (seed 0)" in evaluation.table
     assert (tmp_path / "cache" / "evaluators" / "seeds" / f"squares-{tiny_recipe(1)[:16]}" / "evaluator.json").is_file()
     assert json.loads((tmp_path / "cache" / "evaluators" / "seeds" / f"squares-{tiny_recipe(1)[:16]}" / "evaluator.json")
                       .read_text())["config"]["seed"] == 1

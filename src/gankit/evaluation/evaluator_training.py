@@ -141,6 +141,12 @@ SEEDED_RECIPE = EvaluatorConfig()
 """The recipe of :func:`evaluator_with_seed`'s evaluators (its seed replaced): the default evaluator's."""
 
 
+def seeded_evaluator_id(dataset: DatasetSpec | str, seed: int, data_dir: str | os.PathLike | None = None) -> str:
+    """The id (``evaluator-<key>``) of :func:`evaluator_with_seed`'s evaluator of ``seed``, from its key alone."""
+    spec = evaluator_dataset(DatasetSpec.of(dataset, data_dir))
+    return f"evaluator-{evaluator_key(spec.load('train'), dataclasses.replace(SEEDED_RECIPE, seed=seed))[:16]}"
+
+
 def evaluator_with_seed(dataset: DatasetSpec | str, seed: int, data_dir: str | os.PathLike | None = None,
                         train: bool = True) -> DomainEvaluator:
     """The domain evaluator of ``dataset`` trained with :data:`SEEDED_RECIPE` from ``seed``, found by its key.

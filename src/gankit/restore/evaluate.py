@@ -217,18 +217,23 @@ def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = 
     scores = score_restorations(clean, outputs, mask=mask, labels=labels, dataset=spec, feature_metric=feature_metric, extractor=extractor)
     floors = restore_floors(clean, dataset=spec, labels=labels, feature_metric=feature_metric, extractor=extractor) if floor and extractor else {}
     evaluator = describe_extractor(extractor) if extractor is not None else None
+    trained_against = {}
     if seed is not None:
+        from gankit.evaluation.evaluator_training import seeded_evaluator_id
+
+        trained_against = {row: seeded_evaluator_id(spec, s) for row, s in trained.items()}
         evaluator += f", trained from seed {seed}"
         if trained:
-            against = ", ".join(f"{row!r} against seed {s}" for row, s in trained.items())
-            evaluator += f" (the feature loss was trained {against})"
+            against = ", ".join(f"{row!r} against {trained_against[row]} (seed {s})" for row, s in trained.items())
+            evaluator += f"; the feature loss trained {against}"
     table = format_restore_table(task, scores, floors, evaluator=evaluator, num=n)
     record = {"task": task, "degradation": cfg.restore.degradation, "dataset": cfg.data.name, "num": n,
               "runs": {name: str(path) for name, path in runs.items()}, "evaluator": evaluator,
               "scores": scores, "floors": floors}
     if seed is not None:
         record["evaluator_seed"] = seed
-        record["feature_loss"] = {row: {"weight": cfgs[row].restore.feature_weight, "evaluator_seed": s} for row, s in trained.items()}
+        record["feature_loss"] = {row: {"weight": cfgs[row].restore.feature_weight, "evaluator_seed": s, "evaluator": trained_against[row]}
+                                  for row, s in trained.items()}
     shown = pairs.degraded.images
     if scale > 1:  # the input's own pixels, enlarged
         shown = torch.nn.functional.interpolate(shown, scale_factor=scale, mode="nearest")
