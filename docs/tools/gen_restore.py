@@ -151,11 +151,10 @@ def feature_loss_section(section: dict[str, Any]) -> list[str]:
     """The domain evaluator's feature loss: its description, then one table per entry, scored by another seed's evaluator."""
     lines = ["## Domain evaluator's feature loss", "", *section["about"], ""]
     for entry in section.get("entries", []):
-        against = ", ".join(f"{row} against {f.get('evaluator', 'the evaluator')} of seed {f['evaluator_seed']} (weight {f['weight']:g})"
-                            for row, f in entry["feature_loss"].items())
+        weights = ", ".join(f"{row}: restore.feature_weight={f['weight']:g}" for row, f in entry["feature_loss"].items())
         lines += [f"### `{entry['preset']}`, seed {entry['seed']}, with the feature loss", "",
-                  f"{entry['what']} {entry['num']:,} test images. Every row is scored by the evaluator of seed "
-                  f"{entry['evaluator_seed']}: {entry['evaluator']}. Trained against: {against}.", ""]
+                  f"{entry['what']} {entry['num']:,} test images ({weights}). Every row is scored by the evaluator of seed "
+                  f"{entry['evaluator_seed']}: {entry['evaluator']}.", ""]
         lines += table(entry) + [""]
         lines += ["| target | status |", "| --- | --- |"] + [f"| {t} | {s} |" for t, s in feature_targets(entry)] + [""]
         if entry.get("weight_choice"):
@@ -165,6 +164,10 @@ def feature_loss_section(section: dict[str, Any]) -> list[str]:
             parts = [f"{model}: {c['steps']:,} steps, {c['cpu_s']:,.0f} CPU-s" for model, c in cost.items()]
             lines += [f"Training cost ({entry['machine']}): " + "; ".join(parts) + ".", ""]
         lines += ["Commands:", "", "```", *entry["commands"], "```", ""]
+        if entry.get("figure"):
+            lines += [f"![{entry['preset']} with the feature loss: {' | '.join(entry['figure_columns'])}]({entry['figure']})", "",
+                      f"Columns: {' | '.join(entry['figure_columns'])}; rows: test images spread over the test split "
+                      f"(`{entry['figure_command']}`).", ""]
     return lines
 
 

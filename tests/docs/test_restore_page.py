@@ -15,7 +15,7 @@ def test_the_committed_page_matches_the_results_file():
 
 
 def test_every_figure_file_the_page_shows_exists():
-    for entry in gen.load()["entries"]:
+    for entry in gen.load()["entries"] + gen.load().get("feature_loss", {}).get("entries", []):
         if entry.get("figure"):
             assert (gen.PAGE.parent / entry["figure"]).is_file(), entry["figure"]
 
@@ -48,4 +48,4 @@ def test_feature_loss_rows_get_the_presets_targets_and_name_both_evaluators():
     assert statuses["GAN + evaluator features: FID at most half the L1 model's"].startswith("**met** (45 vs 90)")
     assert statuses["L1: masked PSNR at least 2 dB above mean fill"].startswith("**met**")
     text = "\n".join(gen.feature_loss_section({"about": ["About."], "entries": [entry]}))
-    assert "scored by the evaluator of seed 1: evaluator-b (seed 1). Trained against: GAN + evaluator features against the evaluator of seed 0 (weight 10)." in text
+    assert "(GAN + evaluator features: restore.feature_weight=10). Every row is scored by the evaluator of seed 1: evaluator-b (seed 1)." in text
