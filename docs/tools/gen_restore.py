@@ -6,6 +6,8 @@ machine. Whether a target is met is worked out here from the figures, never writ
 
     python docs/tools/gen_restore.py --collect RUN/restore_eval.json ... --preset fashion_sr2 --seed 0 \\
         --cost COST.json                                        # add or replace an entry
+    python docs/tools/gen_restore.py --collect-feature RUN/restore_eval.json --preset mnist_inpaint --seed 0 \
+        --extra EXTRA.json                                      # add or replace a feature-loss entry
     python docs/tools/gen_restore.py --speed SPEED.json --train-cost TRAIN_COST.json
     python docs/tools/gen_restore.py                            # rewrite docs/restore.md
     python docs/tools/gen_restore.py --check                    # exit 1 when the committed page differs
@@ -113,6 +115,62 @@ def entry_section(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
+MODEL_ROWS = ("L1", "GAN")
+"""Rows of trained runs; a feature-loss run's row is one of these with `` + evaluator features``."""
+
+
+def is_model_row(name: str) -> bool:
+    return name in MODEL_ROWS or name.endswith(" + evaluator features")
+
+
+def feature_targets(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """The preset's targets for every trained row of a feature-loss entry, scored by the other seed's evaluator."""
+    s, out = entry["scores"], []
+    feature = "fid" if "fid" in s.get("L1", {}) else "kid"
+
+    def status(ok: bool, text: str) -> str:
+        return f"**{'met' if ok else 'not met'}** ({text})"
+
+    for model in (name for name in s if is_model_row(name)):
+        row = s[model]
+        if entry["task"] == "inpaint":
+            gain = row["masked_psnr"] - s["mean_fill"]["masked_psnr"]
+            out.append((f"{model}: masked PSNR at least 2 dB above mean fill", status(gain >= 2, f"+{gain:.2f} dB")))
+            if entry["preset"].startswith("mnist") and "class_match" in row:
+                share = row["class_match"]
+                out.append((f"{model}: at least 90% of completions read as the original digit", status(share >= 0.9, f"{share:.1%}")))
+        if model != "L1" and feature in row and feature in s.get("L1", {}):
+            half = entry["task"] != "denoise"
+            l1, own = s["L1"][feature], row[feature]
+            text = f"{model}: {feature.upper()} " + ("at most half the L1 model's" if half else "below the L1 model's")
+            out.append((text, status(own <= 0.5 * l1 if half else own < l1, f"{own:.4g} vs {l1:.4g}")))
+    return out
+
+
+def feature_loss_section(section: dict[str, Any]) -> list[str]:
+    """The domain evaluator's feature loss: its description, then one table per entry, scored by another seed's evaluator."""
+    lines = ["## Domain evaluator's feature loss", "", *section["about"], ""]
+    for entry in section.get("entries", []):
+        weights = ", ".join(f"{row}: restore.feature_weight={f['weight']:g}" for row, f in entry["feature_loss"].items())
+        lines += [f"### `{entry['preset']}`, seed {entry['seed']}, with the feature loss", "",
+                  f"{entry['what']} {entry['num']:,} test images ({weights}). Every row is scored by the evaluator of seed "
+                  f"{entry['evaluator_seed']}: {entry['evaluator']}.", ""]
+        lines += table(entry) + [""]
+        lines += ["| target | status |", "| --- | --- |"] + [f"| {t} | {s} |" for t, s in feature_targets(entry)] + [""]
+        if entry.get("weight_choice"):
+            lines += [entry["weight_choice"], ""]
+        cost = entry.get("cost", {})
+        if cost:
+            parts = [f"{model}: {c['steps']:,} steps, {c['cpu_s']:,.0f} CPU-s" for model, c in cost.items()]
+            lines += [f"Training cost ({entry['machine']}): " + "; ".join(parts) + ".", ""]
+        lines += ["Commands:", "", "```", *entry["commands"], "```", ""]
+        if entry.get("figure"):
+            lines += [f"![{entry['preset']} with the feature loss: {' | '.join(entry['figure_columns'])}]({entry['figure']})", "",
+                      f"Columns: {' | '.join(entry['figure_columns'])}; rows: test images spread over the test split "
+                      f"(`{entry['figure_command']}`).", ""]
+    return lines
+
+
 def page(data: dict[str, Any]) -> str:
     lines = [GENERATED, "", *data["intro"], ""]
     for task in ("super_resolution", "denoise", "inpaint"):
@@ -121,6 +179,8 @@ def page(data: dict[str, Any]) -> str:
             lines += [f"## {TITLES[task]}", ""]
             for entry in entries:
                 lines += entry_section(entry)
+    if data.get("feature_loss"):
+        lines += feature_loss_section(data["feature_loss"])
     if data.get("not_measured"):
         lines += ["## Not measured", "", *[f"- {line}" for line in data["not_measured"]], ""]
     speed = data.get("speed")
@@ -149,10 +209,23 @@ def collect(data: dict[str, Any], record_path: str, preset: str, seed: int, extr
     data["entries"] = [e for e in data["entries"] if (e["preset"], e["seed"]) != (preset, seed)] + [entry]
 
 
+def collect_feature(data: dict[str, Any], record_path: str, preset: str, seed: int, extra: dict[str, Any]) -> None:
+    """Add (or replace) the feature-loss entry of (preset, seed) from a feature-loss run's ``restore_eval.json``."""
+    record = json.loads(Path(record_path).read_text())
+    if not record.get("feature_loss"):
+        raise SystemExit(f"{record_path}: no row was trained with the feature loss (restore.feature_weight)")
+    entry = {"preset": preset, "seed": seed, "task": record["task"], "num": record["num"], "evaluator": record["evaluator"],
+             "evaluator_seed": record["evaluator_seed"], "feature_loss": record["feature_loss"],
+             "scores": record["scores"], "floors": record["floors"], **extra}
+    section = data.setdefault("feature_loss", {"about": [], "entries": []})
+    section["entries"] = [e for e in section["entries"] if (e["preset"], e["seed"]) != (preset, seed)] + [entry]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--collect", metavar="RESTORE_EVAL_JSON")
+    parser.add_argument("--collect-feature", metavar="RESTORE_EVAL_JSON", help="a feature-loss run's restore_eval.json")
     parser.add_argument("--preset")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--extra", metavar="JSON", help="the entry's other fields (what, commands, cost, figure, ...)")
@@ -162,11 +235,13 @@ def main() -> int:
     data = load()
     if args.collect:
         collect(data, args.collect, args.preset, args.seed, json.loads(Path(args.extra).read_text()) if args.extra else {})
+    if args.collect_feature:
+        collect_feature(data, args.collect_feature, args.preset, args.seed, json.loads(Path(args.extra).read_text()) if args.extra else {})
     if args.speed:
         data.setdefault("speed", {})["results"] = json.loads(Path(args.speed).read_text())
     if args.train_cost:
         data.setdefault("train_cost", {})["results"] = json.loads(Path(args.train_cost).read_text())
-    if args.collect or args.speed or args.train_cost:
+    if args.collect or args.collect_feature or args.speed or args.train_cost:
         save(data)
     text = page(data)
     if args.check:

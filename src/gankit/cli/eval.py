@@ -20,6 +20,8 @@ EXAMPLES = """examples:
   gankit eval runs/mnist_dcgan --num 2000 --no-memorisation  # skip the nearest-training-item figures
   gankit eval runs/mnist_mlp --extractor inception --inception-weights weights-inception-2015-12-05-6726825d.pth
   gankit eval runs/fashion_sr2_gan --baseline-run runs/fashion_sr2_l1 --figure sr2.png  # a restoration run
+  gankit eval runs/mnist_inpaint_feat --baseline-run runs/mnist_inpaint_l1 --gan-run runs/mnist_inpaint_gan
+                                                      # trained with restore.feature_weight: scored by another seed's evaluator
 Every figure is printed beside its floor: the same metric for real test images
 against the real training images, with as many images as samples. A run's figures
 are also written to RUN/eval.json. Memorisation: fid_test is the FID against the test
@@ -68,6 +70,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--baseline-run", metavar="L1_RUN",
                    help="restoration runs: the L1-only run (restore.adv_weight=0) to show beside it (default: RUN's name "
                         "with _gan replaced by _l1, when that run exists)")
+    p.add_argument("--gan-run", metavar="GAN_RUN",
+                   help="restoration runs trained with the domain evaluator's feature loss: the GAN run without it to show "
+                        "beside it (default: RUN's name with _feat replaced by _gan, when that run exists)")
+    p.add_argument("--evaluator-seed", type=int, metavar="N",
+                   help="restoration runs: score with the domain evaluator trained from seed N (trained and cached on first "
+                        "use); default: the default evaluator, or for a run trained with the feature loss the next seed after "
+                        "the one it was trained against, which N may not be")
     p.add_argument("--figure", metavar="PNG", help="restoration runs: also write the picture input | best baseline | L1 | GAN | ground truth")
     p.set_defaults(func=run)
 
@@ -121,8 +130,8 @@ def run(args: argparse.Namespace) -> int:
 
         if is_restoration_run(args.run_dir):
             return run_restoration(args)
-    if args.baseline_run or args.figure:
-        raise ConfigError("--baseline-run and --figure apply to restoration runs (pix2pix, srresnet) only")
+    if args.baseline_run or args.figure or args.gan_run or args.evaluator_seed is not None:
+        raise ConfigError("--baseline-run, --gan-run, --evaluator-seed and --figure apply to restoration runs (pix2pix, srresnet) only")
     if args.samples:
         if not args.dataset:
             raise ConfigError("--samples needs --dataset NAME (the data the samples imitate)")
@@ -152,7 +161,10 @@ def run_restoration(args: argparse.Namespace) -> int:
     if args.metrics or args.d_keep is not None or args.by_class or args.extractor != "domain" or args.dataset:
         raise ConfigError("a restoration run is scored on its own test images with the domain evaluator; "
                           "--metrics, --d-keep, --by-class, --extractor and --dataset do not apply")
-    evaluation = evaluate_restoration(args.run_dir, args.baseline_run, args.num, args.checkpoint, floor=not args.no_floor)
+    if args.evaluator_seed is not None and args.evaluator_seed < 0:
+        raise ConfigError(f"--evaluator-seed: {args.evaluator_seed} must be >= 0")
+    evaluation = evaluate_restoration(args.run_dir, args.baseline_run, args.num, args.checkpoint, floor=not args.no_floor,
+                                      gan_run=args.gan_run, evaluator_seed=args.evaluator_seed)
     log.info("wrote %s", write_record(args.run_dir, evaluation.record))
     if args.figure:
         log.info("wrote %s", comparison_figure(evaluation, args.figure))

@@ -28,9 +28,12 @@ from gankit.metrics.evaluator import (
     EvaluatorNet,
     auto_epochs,
     data_digest,
+    evaluator_dir,
     evaluator_key,
     load_evaluator,
+    load_evaluator_dir,
     save_evaluator,
+    seeded_evaluator_dir,
 )
 from gankit.metrics.extractors import FeatureExtractor, default_extractor, evaluator_dataset
 
@@ -132,6 +135,44 @@ def ensure_evaluator(dataset: DatasetSpec | str, data_dir: str | os.PathLike | N
     evaluator = train_evaluator(spec, cfg=cfg, progress=True)
     log.info("saved %s (test accuracy %.2f%%)", save_evaluator(evaluator), 100 * evaluator.accuracy)
     return load_evaluator(spec)
+
+
+SEEDED_RECIPE = EvaluatorConfig()
+"""The recipe of :func:`evaluator_with_seed`'s evaluators (its seed replaced): the default evaluator's."""
+
+
+def seeded_evaluator_id(dataset: DatasetSpec | str, seed: int, data_dir: str | os.PathLike | None = None) -> str:
+    """The id (``evaluator-<key>``) of :func:`evaluator_with_seed`'s evaluator of ``seed``, from its key alone."""
+    spec = evaluator_dataset(DatasetSpec.of(dataset, data_dir))
+    return f"evaluator-{evaluator_key(spec.load('train'), dataclasses.replace(SEEDED_RECIPE, seed=seed))[:16]}"
+
+
+def evaluator_with_seed(dataset: DatasetSpec | str, seed: int, data_dir: str | os.PathLike | None = None,
+                        train: bool = True) -> DomainEvaluator:
+    """The domain evaluator of ``dataset`` trained with :data:`SEEDED_RECIPE` from ``seed``, found by its key.
+
+    It is looked up in the default evaluator's cache folder, then in :func:`~gankit.metrics.evaluator.seeded_evaluator_dir`;
+    when missing and ``train`` is set it is trained (one thread, deterministic) and cached in the latter, so that the
+    default evaluator that scores every other run stays the one :func:`load_evaluator` picks.
+
+    Raises:
+        EvaluatorMissingError: it is not cached and ``train`` is False.
+        ConfigError: the dataset has no labels to train an evaluator on.
+    """
+    spec = evaluator_dataset(DatasetSpec.of(dataset, data_dir))
+    cfg = dataclasses.replace(SEEDED_RECIPE, seed=seed)
+    key = evaluator_key(spec.load("train"), cfg)
+    for folder in (evaluator_dir(spec.name, key), seeded_evaluator_dir(spec.name, key)):
+        if (folder / "evaluator.json").is_file():
+            return load_evaluator_dir(folder)
+    if not train:
+        raise EvaluatorMissingError(f"no {spec.name} domain evaluator of seed {seed} is cached (key {key[:16]}); "
+                                    f"gankit eval trains it on first use")
+    log.info("training the %s domain evaluator of seed %d once (cached for later runs)", spec.name, seed)
+    evaluator = train_evaluator(spec, cfg=cfg, progress=True)
+    folder = save_evaluator(evaluator, seeded_evaluator_dir(spec.name, key))
+    log.info("saved %s (test accuracy %.2f%%)", folder, 100 * evaluator.accuracy)
+    return load_evaluator_dir(folder)
 
 
 def extractor_for(dataset: DatasetSpec | str, data_dir: str | os.PathLike | None = None, kind: str = "domain",

@@ -161,9 +161,17 @@ def evaluator_dir(dataset: str, key: str) -> Path:
     return cache_root() / "evaluators" / f"{dataset}-{key[:16]}"
 
 
-def save_evaluator(evaluator: DomainEvaluator) -> Path:
-    """Write ``evaluator.safetensors`` and ``evaluator.json`` (atomically) into the cache."""
-    directory = evaluator_dir(evaluator.meta["dataset"], evaluator.meta["key"])
+def seeded_evaluator_dir(dataset: str, key: str) -> Path:
+    """The cache folder of an evaluator trained from a seed other than the default recipe's, for scoring runs trained
+    against the default evaluator's features: ``evaluators/seeds/``, where :func:`load_evaluator` (which takes the most
+    accurate evaluator of ``evaluators/``) never picks it up."""
+    return cache_root() / "evaluators" / "seeds" / f"{dataset}-{key[:16]}"
+
+
+def save_evaluator(evaluator: DomainEvaluator, directory: str | os.PathLike | None = None) -> Path:
+    """Write ``evaluator.safetensors`` and ``evaluator.json`` (atomically) into ``directory`` (default: the cache folder
+    of its key, :func:`evaluator_dir`)."""
+    directory = Path(directory) if directory is not None else evaluator_dir(evaluator.meta["dataset"], evaluator.meta["key"])
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in evaluator.net.state_dict().items()}
     with atomic_path(directory / "evaluator.safetensors") as tmp:

@@ -8,6 +8,13 @@ the L1-only generator (``restore.adv_weight=0``) and the adversarial one; the fi
 
 The L1 run is ``--baseline-run``; without it, a GAN run named ``NAME_gan`` finds its L1 run beside it as
 ``NAME_l1`` (the names the presets' commands use). A run trained with ``adv_weight=0`` is itself the L1 row.
+
+A run trained with the domain evaluator's feature loss (``restore.feature_weight`` > 0,
+:mod:`gankit.restore.feature_loss`) is its own row, ``GAN + evaluator features`` (``L1 + evaluator features`` with
+``adv_weight=0``), beside the GAN run without it (``--gan-run``; default ``NAME_gan`` beside a run ``NAME_feat``).
+Every row is then scored by a domain evaluator trained from another seed than the one the run was trained against
+(:func:`gankit.evaluation.evaluator_training.evaluator_with_seed`; the next seed unless ``evaluator_seed`` is given),
+and the record names both.
 """
 
 from __future__ import annotations
@@ -53,12 +60,58 @@ def is_restoration_run(run_dir: str | Path) -> bool:
 
 
 def find_l1_run(run_dir: str | Path) -> Path | None:
-    """The L1 run beside a GAN run by the presets' naming: ``X_gan`` -> ``X_l1``; None when there is none."""
+    """The L1 run beside a GAN run by the presets' naming: ``X_gan`` (or a feature-loss run ``X_feat``) -> ``X_l1``;
+    None when there is none."""
     run_dir = Path(run_dir)
-    if not run_dir.name.endswith("_gan"):
+    suffix = next((s for s in ("_gan", "_feat") if run_dir.name.endswith(s)), None)
+    if suffix is None:
         return None
-    candidate = run_dir.with_name(run_dir.name[:-len("_gan")] + "_l1")
+    candidate = run_dir.with_name(run_dir.name[:-len(suffix)] + "_l1")
     return candidate if (candidate / "config.yaml").is_file() else None
+
+
+def find_gan_run(run_dir: str | Path) -> Path | None:
+    """The GAN run beside a feature-loss run by name: ``X_feat`` -> ``X_gan``; None when there is none."""
+    run_dir = Path(run_dir)
+    if not run_dir.name.endswith("_feat"):
+        return None
+    candidate = run_dir.with_name(run_dir.name[:-len("_feat")] + "_gan")
+    return candidate if (candidate / "config.yaml").is_file() else None
+
+
+def run_row_name(cfg) -> str:
+    """The table row of a run: ``L1`` or ``GAN`` by its adversarial weight, ``+ evaluator features`` with the feature loss."""
+    name = "L1" if cfg.restore.adv_weight == 0 else "GAN"
+    return f"{name} + evaluator features" if cfg.restore.feature_weight > 0 else name
+
+
+def feature_loss_evaluator(cfgs: dict[str, Any], spec, evaluator_seed: int | None = None):
+    """The evaluator that scores runs of which some were trained with the feature loss, and what to say about it.
+
+    Args:
+        cfgs: row name -> the run's config.
+        spec: the dataset.
+        evaluator_seed: the scoring evaluator's seed (default: one above the highest seed trained against).
+
+    Returns:
+        (extractor, seed, {row: seed of the evaluator it was trained against}); (None, None, {}) when no run used
+        the feature loss and no ``evaluator_seed`` is given.
+
+    Raises:
+        ConfigError: ``evaluator_seed`` is the seed of an evaluator a run was trained against.
+    """
+    from gankit.evaluation.evaluator_training import evaluator_with_seed
+    from gankit.restore.feature_loss import scoring_evaluator_seed
+
+    trained = {name: cfg.restore.feature_evaluator_seed for name, cfg in cfgs.items() if cfg.restore.feature_weight > 0}
+    if not trained and evaluator_seed is None:
+        return None, None, {}
+    if evaluator_seed is not None and evaluator_seed in trained.values():
+        row = next(name for name, seed in trained.items() if seed == evaluator_seed)
+        raise ConfigError(f"--evaluator-seed {evaluator_seed}: row {row!r} was trained against the features of that evaluator, "
+                          f"which would grade its own loss; give another seed (default {scoring_evaluator_seed(max(trained.values()))})")
+    seed = evaluator_seed if evaluator_seed is not None else scoring_evaluator_seed(max(trained.values()))
+    return evaluator_with_seed(spec, seed), seed, trained
 
 
 def _generator(run_dir: Path, checkpoint: str | None, cfg) -> torch.nn.Module:
@@ -96,7 +149,8 @@ def baseline_outputs(task: str, degraded: torch.Tensor, mask: torch.Tensor | Non
 
 def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = None, num: int | None = None,
                          checkpoint: str | None = None, feature_metric: str = "auto", floor: bool = True,
-                         extractor=None, classes: bool = True) -> RestoreEvaluation:
+                         extractor=None, classes: bool = True, gan_run: str | Path | None = None,
+                         evaluator_seed: int | None = None) -> RestoreEvaluation:
     """Score run ``run_dir`` (and its L1 run) against the classical baselines on the degraded test split.
 
     Args:
@@ -108,6 +162,9 @@ def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = 
         floor: also score real training images against the clean test images.
         extractor: the feature extractor (default: the dataset's domain evaluator).
         classes: with a labelled dataset, also the share of restorations the evaluator reads as the original's class.
+        gan_run: with a feature-loss run, the GAN run without the feature loss to show beside it (default: :func:`find_gan_run`).
+        evaluator_seed: score with the domain evaluator trained from this seed (default: the default evaluator; for
+            feature-loss runs, one above the seed they were trained against).
     """
     from gankit.evaluation.restore_eval import describe_extractor, format_restore_table, restore_extractor, restore_floors, score_restorations
     from gankit.run import RunDir
@@ -125,7 +182,21 @@ def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = 
         if l1_cfg.restore.adv_weight != 0:
             raise ConfigError(f"--baseline-run {l1_run}: restore.adv_weight is {l1_cfg.restore.adv_weight}; the L1 baseline has 0")
         runs["L1"] = l1_run
-    runs["L1" if own_is_l1 else "GAN"] = run_dir
+    cfgs = {"L1": l1_cfg} if l1_run is not None else {}
+    own_row = run_row_name(cfg)
+    if cfg.restore.feature_weight > 0:
+        gan_run = Path(gan_run) if gan_run is not None else find_gan_run(run_dir)
+    elif gan_run is not None:
+        raise ConfigError(f"--gan-run {gan_run}: it is shown beside runs trained with the feature loss (restore.feature_weight > 0) only")
+    if gan_run is not None:
+        gan_cfg = RunDir(gan_run).read_config()
+        _check_same_task(cfg, gan_cfg, gan_run)
+        if gan_cfg.restore.adv_weight == 0 or run_row_name(gan_cfg) == own_row:
+            raise ConfigError(f"--gan-run {gan_run}: give a run with restore.adv_weight > 0 and without the run's feature loss")
+        runs[run_row_name(gan_cfg)] = gan_run
+        cfgs[run_row_name(gan_cfg)] = gan_cfg
+    runs[own_row] = run_dir
+    cfgs[own_row] = cfg
     test = load_data(cfg.data, "test")
     pairs = PairedData(test, cfg.restore.degradation, 0, cfg.restore.sigma, cfg.restore.amount).evaluation_set(num)
     degradation = create_degradation(cfg.restore.degradation)
@@ -140,14 +211,29 @@ def evaluate_restoration(run_dir: str | Path, baseline_run: str | Path | None = 
         outputs[name] = restore_batches(_generator(path, checkpoint if path == run_dir else None, cfg), pairs.inputs)
     spec = DatasetSpec.from_config(cfg.data)
     labels = test.labels[:n] if test.labels is not None and classes else None
-    extractor = extractor or (restore_extractor(spec) if feature_metric != "none" or labels is not None else None)
+    wants_features = feature_metric != "none" or labels is not None
+    seeded, seed, trained = feature_loss_evaluator(cfgs, spec, evaluator_seed) if extractor is None and wants_features else (None, None, {})
+    extractor = extractor or seeded or (restore_extractor(spec) if wants_features else None)
     scores = score_restorations(clean, outputs, mask=mask, labels=labels, dataset=spec, feature_metric=feature_metric, extractor=extractor)
     floors = restore_floors(clean, dataset=spec, labels=labels, feature_metric=feature_metric, extractor=extractor) if floor and extractor else {}
     evaluator = describe_extractor(extractor) if extractor is not None else None
+    trained_against = {}
+    if seed is not None:
+        from gankit.evaluation.evaluator_training import seeded_evaluator_id
+
+        trained_against = {row: seeded_evaluator_id(spec, s) for row, s in trained.items()}
+        evaluator += f", trained from seed {seed}"
+        if trained:
+            against = ", ".join(f"{row!r} against {trained_against[row]} (seed {s})" for row, s in trained.items())
+            evaluator += f"; the feature loss trained {against}"
     table = format_restore_table(task, scores, floors, evaluator=evaluator, num=n)
     record = {"task": task, "degradation": cfg.restore.degradation, "dataset": cfg.data.name, "num": n,
               "runs": {name: str(path) for name, path in runs.items()}, "evaluator": evaluator,
               "scores": scores, "floors": floors}
+    if seed is not None:
+        record["evaluator_seed"] = seed
+        record["feature_loss"] = {row: {"weight": cfgs[row].restore.feature_weight, "evaluator_seed": s, "evaluator": trained_against[row]}
+                                  for row, s in trained.items()}
     shown = pairs.degraded.images
     if scale > 1:  # the input's own pixels, enlarged
         shown = torch.nn.functional.interpolate(shown, scale_factor=scale, mode="nearest")
@@ -192,4 +278,5 @@ def figure_columns(evaluation: RestoreEvaluation) -> list[str]:
 
     baselines = [name for name in baselines_for(evaluation.task) if name in evaluation.scores]
     best = max(baselines, key=lambda name: evaluation.scores[name]["psnr"])
-    return ["input", best] + [name for name in ("L1", "GAN") if name in evaluation.images] + ["ground truth"]
+    runs = list(evaluation.record.get("runs", {})) or [name for name in ("L1", "GAN") if name in evaluation.images]
+    return ["input", best] + [name for name in runs if name in evaluation.images] + ["ground truth"]

@@ -227,6 +227,13 @@ class RestoreConfig:
     perceptual_weights: str | None = None
     """A safetensors file of torchvision's ``vgg16().features[:16]`` state dict, supplied by the user (gankit downloads
     no weights); needed when ``perceptual_weight`` > 0 (``gankit train --perceptual-weights FILE``)."""
+    feature_weight: float = _field(0.0, min=0.0)
+    """Weight of the domain evaluator's feature loss: L1 between the penultimate-layer features of the dataset's
+    domain evaluator (:mod:`gankit.metrics.evaluator`, frozen) for the restored and the clean image; 0 turns it off.
+    ``gankit eval`` then scores the run with an evaluator trained from another seed (docs/restore.md)."""
+    feature_evaluator_seed: int = _field(0, min=0)
+    """Training seed of the domain evaluator whose features the feature loss compares (0: the default evaluator);
+    trained and cached on first use."""
 
 
 @dataclass

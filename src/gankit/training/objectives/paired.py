@@ -7,7 +7,8 @@ image beside the degraded input it answers (a conditional PatchGAN). The adversa
 L1-only baseline and D is never updated (Ledig et al. 2017 compare SRGAN with SRResNet the same way). R1
 (``reg.r1_gamma``, lazily every ``reg.r1_every`` steps), spectral normalisation (``model.options.spectral_norm``)
 and the generator EMA (``ema``) apply as for the other objectives. An optional perceptual loss on VGG-16 features
-whose weights the user supplies (``restore.perceptual_weight``, :mod:`gankit.restore.perceptual`) is added to G's.
+whose weights the user supplies (``restore.perceptual_weight``, :mod:`gankit.restore.perceptual`) and the domain
+evaluator's feature loss (``restore.feature_weight``, :mod:`gankit.restore.feature_loss`) are added to G's.
 
 The trainer draws the clean batch as for any model; this objective degrades it with the run's degradation
 (``restore.degradation``), deterministically from the seed and the step (:class:`gankit.restore.PairedData`).
@@ -68,6 +69,16 @@ class PairedObjective:
             from gankit.restore.perceptual import load_perceptual_loss
 
             self.perceptual = load_perceptual_loss(cfg.restore.perceptual_weights).to(trainer.device)
+        self.feature_loss = None
+        if cfg.restore.feature_weight > 0:
+            from gankit.data import DatasetSpec
+            from gankit.restore.feature_loss import evaluator_feature_loss
+
+            if trainer.dataset.labels is None or cfg.data.name == "custom":
+                raise ConfigError(f"restore.feature_weight: the domain evaluator's feature loss needs a labelled dataset gankit loads "
+                                  f"(mnist, fashion-mnist, ...) to train the evaluator on; {trainer.dataset.name!r} is not; set it to 0")
+            spec = DatasetSpec.from_config(cfg.data)
+            self.feature_loss = evaluator_feature_loss(spec, cfg.restore.feature_evaluator_seed).to(trainer.device)
         self.pending: tuple[PairedBatch, torch.Tensor] | None = None  # the batch and G's output, from d_step to g_step
         self.last_d_stats: dict[str, float] = {}
 
@@ -111,7 +122,7 @@ class PairedObjective:
 
     def g_step(self, with_stats: bool = False) -> dict[str, float]:
         """One G update on the batch of the last :meth:`d_step`: L1 x l1_weight + adversarial x adv_weight
-        (+ perceptual x perceptual_weight)."""
+        (+ perceptual x perceptual_weight, + evaluator features x feature_weight)."""
         t = self.trainer
         if self.pending is None:
             raise ConfigError("g_step needs a d_step first: it restores the batch that d_step degraded")
@@ -130,6 +141,10 @@ class PairedObjective:
             perceptual = self.perceptual(fake, clean)
             g_loss = g_loss + t.cfg.restore.perceptual_weight * perceptual
             stats["perceptual"] = float(perceptual.detach())
+        if self.feature_loss is not None:
+            features = self.feature_loss(fake, clean)
+            g_loss = g_loss + t.cfg.restore.feature_weight * features
+            stats["evaluator_features"] = float(features.detach())
         norm_g = t.update("generator", g_loss, t.opt_g, t.generator)
         t.discriminator.requires_grad_(True)
         if t.ema is not None:
