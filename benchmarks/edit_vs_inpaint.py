@@ -10,9 +10,10 @@ quarter, seed 0, the evaluation stream). The rows are
   the code z is optimised to fit the known pixels only, with the discriminator's prior term for an unconditional
   run, and G(z) is pasted into the hole; the settings are ``gankit project --mask``'s (300 steps, prior weight
   0.01, the start the nearest of 1,000 random codes over the known pixels). A class-conditional generator is not
-  told the digit's class: each of its classes is searched (the nearest of the random codes drawn with that class),
-  the ``--candidates`` classes that fit the known pixels best are inverted, and the class whose inversion fits the
-  known pixels best is kept.
+  told the digit's class: each of its classes is searched (the nearest of the random codes drawn with that class,
+  over the known pixels) and the class of the nearest code overall is inverted. ``--candidates K`` inverts the K
+  best-fitting classes and keeps the one whose inversion fits the known pixels best; that does worse, because the
+  optimisation bends G's image of a wrong class onto the known pixels too (``docs/edit.md`` gives the figures).
 
 The figures are :func:`gankit.evaluation.restore_eval.score_restorations`' (PSNR, masked PSNR, SSIM, domain FID,
 class match, with the restoration run's domain evaluator) and the floor row :func:`restore_floors`' (as many real
@@ -53,8 +54,8 @@ MASKED_SETTINGS = ProjectorConfig(steps=300, prior_weight=0.01)
 """``gankit project --mask``'s settings: 300 steps, the projector's schedule, prior weight 0.01, codes anywhere in z."""
 SEARCH = 1000
 """Random codes searched for the start, as ``gankit project``'s ``--search`` default."""
-CANDIDATES = 2
-"""Classes a conditional generator inverts each image with (the best-fitting of a search over all its classes)."""
+CANDIDATES = 1
+"""Classes a conditional generator inverts each image with: the best-fitting of a search over all its classes."""
 
 
 @dataclass
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=MASKED_SETTINGS.steps, help="inversion steps (default 300)")
     parser.add_argument("--prior-weight", type=float, default=MASKED_SETTINGS.prior_weight, help="D's prior (default 0.01)")
     parser.add_argument("--search", type=int, default=SEARCH, help="random codes searched for the start (default 1000)")
-    parser.add_argument("--candidates", type=int, default=CANDIDATES, help="classes a conditional G inverts per image (default 2)")
+    parser.add_argument("--candidates", type=int, default=CANDIDATES, help="classes a conditional G inverts per image (default 1)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
     try:

@@ -87,7 +87,8 @@ def _constant_run(images: torch.Tensor, conditional: bool) -> GeneratorRun:
     return GeneratorRun(None, ConstantGenerator(images).eval(), spec)
 
 
-def test_every_row_scores_what_its_fill_is_known_to_be():
+@pytest.mark.parametrize("candidates", [1, 3])
+def test_every_row_scores_what_its_fill_is_known_to_be(candidates):
     data = _dataset()
     clean = data.images.numpy()
     hole = _hole()
@@ -97,7 +98,7 @@ def test_every_row_scores_what_its_fill_is_known_to_be():
     shapes[1, :, :, SIDE // 2:] = 255
     shapes[2] = 90
     inverters = {"inversion (constant)": Inverter(_constant_run(shapes[:1], False), Brightness()),
-                 "inversion (conditional)": Inverter(_constant_run(shapes, True), candidates=3)}
+                 "inversion (conditional)": Inverter(_constant_run(shapes, True), candidates=candidates)}
     result = compare(data, {"keep": KeepInput()}, inverters, cfg=FAST, search=5, feature_metric="none", classes=False)
     assert list(result.scores) == ["mean_fill", "neighbour_fill", "keep", "inversion (constant)", "inversion (conditional)"]
 
