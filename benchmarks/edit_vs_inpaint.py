@@ -190,6 +190,27 @@ def compare(test: ImageDataset, restorers: dict[str, nn.Module], inverters: dict
     return Comparison(scores, floors, table, {"input": degraded, **outputs, "clean": clean}, cpu_s, chosen, evaluator)
 
 
+def comparison_figure(images: dict[str, torch.Tensor], columns: list[str], out: Path, rows: int = 8, zoom: int = 3) -> Path:
+    """A PNG with one row per test image (``rows`` spread evenly over them) and one column per name in ``columns``
+    (keys of :attr:`Comparison.images`; the input shows its hole mid-gray), written atomically."""
+    import io
+
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    from gankit.run.files import atomic_write
+
+    total = len(images["clean"])
+    picked = torch.linspace(0, total - 1, min(rows, total)).round().long()  # spread over the split (often sorted by class)
+    tiles = torch.stack([images[c][picked] for c in columns], dim=1).flatten(0, 1)  # (rows * cols, C, H, W)
+    grid = make_grid(tiles, nrow=len(columns), padding=2, pad_value=255).permute(1, 2, 0).numpy()  # (H', W', C)
+    image = Image.fromarray(grid[:, :, 0] if tiles.shape[1] == 1 else grid)  # make_grid repeats a gray channel 3 times
+    image = image.resize((image.width * zoom, image.height * zoom), Image.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return atomic_write(out, buffer.getvalue())
+
+
 # ------------------------------------------------------------------------------------------------ loading the runs
 def restoration_generator(path: Path) -> tuple[nn.Module, Any, int]:
     """A restoration run's generator at its newest valid checkpoint (as ``gankit eval``), its config, that step."""
@@ -252,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--search", type=int, default=SEARCH, help="random codes searched for the start (default 1000)")
     parser.add_argument("--candidates", type=int, default=CANDIDATES, help="classes a conditional G inverts per image (default 1)")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--figure", type=Path, help="write a PNG: input | neighbour fill | L1 | GAN | each inversion | ground truth")
     args = parser.parse_args(argv)
     try:
         if args.num is not None and args.num < 1:
@@ -297,6 +319,9 @@ def run(args: argparse.Namespace, cfg: ProjectorConfig) -> int:
     for name, share in choice.items():
         print(f"{name}: the class kept is the digit's label for {share:.1%}")
     print("CPU-s per method: " + ", ".join(f"{k} {v:.1f}" for k, v in result.cpu_s.items()) + f"; {time.perf_counter() - started:.0f} s wall")
+    if args.figure:
+        columns = ["input", "neighbour_fill", "L1", "GAN", *inverters, "clean"]
+        print(f"wrote {comparison_figure(result.images, columns, args.figure)} (columns: {' | '.join(columns)})")
     if args.json:
         record = {
             "dataset": gan_cfg.data.name, "degradation": DEGRADATION, "num": n, "evaluator": result.evaluator,

@@ -19,7 +19,7 @@ from gankit.models import create_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from edit_vs_inpaint import Inverter, compare, main  # noqa: E402
+from edit_vs_inpaint import Inverter, compare, comparison_figure, main  # noqa: E402
 
 SIDE, N, TOP, HOLE = 16, 6, 4, 8  # 16x16 images; the centre quarter is rows and columns 4..11
 FAST = ProjectorConfig(steps=3, prior_weight=0.01)
@@ -145,7 +145,7 @@ def test_class_match_reads_each_completion_against_its_own_label():
     assert result.scores["inversion"]["class_match"] == pytest.approx(float((labels == 1).mean()))  # every image reads 1
 
 
-def test_real_models_at_tiny_size_keep_the_known_pixels():
+def test_real_models_at_tiny_size_keep_the_known_pixels(tmp_path):
     """A tiny pix2pix and a tiny DCGAN (with its D as the prior): every completion holds the input's known pixels."""
     side = 28  # the DCGAN's smallest size
     data = _dataset(side)
@@ -161,6 +161,13 @@ def test_real_models_at_tiny_size_keep_the_known_pixels():
         np.testing.assert_array_equal(out[:, 0][:, ~hole], clean[:, 0][:, ~hole], err_msg=name)
         assert result.scores[name]["masked_psnr"] == pytest.approx(_psnr(out, clean, hole), abs=1e-9)
     assert set(result.cpu_s) == {"baselines", "GAN", "inversion"}
+    from PIL import Image
+
+    png = comparison_figure(result.images, ["input", "GAN", "inversion", "clean"], tmp_path / "f.png", rows=3, zoom=2)
+    with Image.open(png) as image:  # 3 rows x 4 columns of 28 px tiles, 2 px apart and around, doubled
+        assert image.size == (2 * (4 * 30 + 2), 2 * (3 * 30 + 2))
+        tile = np.asarray(image)[2 * 2:2 * 30, 2 * 2:2 * 30:2][::2]  # row 0, column "input", undoubled
+    np.testing.assert_array_equal(tile, result.images["input"][0, 0].numpy())
 
 
 def test_a_missing_run_is_one_line(tmp_path, capsys):
