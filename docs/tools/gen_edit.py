@@ -192,6 +192,24 @@ def direction_table(data: dict[str, Any], seed: str, figure: str = "directions")
     return lines
 
 
+def encoder_variants(data: dict[str, Any]) -> list[str]:
+    """The table of other encoders, when measured: one-shot PSNR and steps to the default start's loss."""
+    variants = data.get("encoder_variants")
+    if not variants:
+        return []
+    lines = [*variants["about"], "", "| encoder | one pass: mean PSNR | steps to the default start's loss (peak rate 0.1, noise 0.05) | other settings |",
+             "| --- | --- | --- | --- |"]
+    for row in variants["rows"]:
+        f = {"encoder": row["figure"]}
+        other = _encoder_other(f)
+        lines.append(f"| {row['encoder']} | {row['figure']['one_shot_psnr']:.2f} dB | {_encoder(f)[0]}{_status(_encoder(f)[1])} | "
+                     f"{other[0] if other else '-'} |")
+    lines += ["", "Commands:", "", "```"]
+    for row in variants["rows"]:
+        lines += [row["train"], row["figure"]["command"]]
+    return lines + ["```", ""]
+
+
 def verdicts(data: dict[str, Any]) -> list[str]:
     """One line per target: met on every measured column, or where it is not."""
     lines = []
@@ -230,6 +248,7 @@ def section(data: dict[str, Any]) -> str:
                 lines += [f"`mnist_dcgan`, seed {seed}, each code keeping its norm (`keep_norm=True`):", "",
                           *direction_table(data, seed, "directions_sphere"), ""]
         lines += ["Commands:", "", "```", *commands(data, ("directions", "directions_sphere")), "```", ""]
+    lines += encoder_variants(data)
     lines += ["Against the issue's targets:", "", *verdicts(data), ""]
     if data.get("not_measured"):
         lines += ["Not measured:", "", *[f"- {line}" for line in data["not_measured"]], ""]
