@@ -1,8 +1,10 @@
 """Restoration speed on the CPU: forward passes of the presets' generators, and the training cost of each preset.
 
-Restoring (the issue's targets): 1,000 images at 28 px in under 1 s (fashion_sr2, fashion_denoise, mnist_inpaint)
-and 1,000 emoji at 64 px in under 5 s (emoji_sr4), float32, images already in memory, batches of 500, the median
-of 5 timed repeats after one warm-up, on all the threads given (default 2). The weights are the preset's freshly
+Restoring (the targets): 1,000 images at 28 px in under 1 s (fashion_sr2, fashion_denoise, mnist_inpaint) and
+1,000 emoji at 64 px in under 5 s (emoji_sr4), float32, images already in memory, through
+``gankit.restore.restore_batches`` (batches of 64, channels-last), the median of 5 timed repeats after one warm-up,
+on all the threads given (default 2). ``--layouts`` also times bare forward passes in batches of 500 in the default
+layout, side by side. The weights are the preset's freshly
 initialised ones: the time of a forward pass does not depend on their values.
 
 Training cost (``--train-cost``): CPU-seconds of one training step of each preset, L1-only and GAN, measured over
@@ -12,6 +14,7 @@ the preset's ``train.max_steps``.
 Usage:
     python benchmarks/restore_speed.py                  # restore speed, 2 threads
     python benchmarks/restore_speed.py --threads 1
+    python benchmarks/restore_speed.py --layouts        # restore_batches against plain batches of 500
     OMP_NUM_THREADS=1 python benchmarks/restore_speed.py --train-cost
     python benchmarks/restore_speed.py --json out.json  # the figures as JSON too
 """
@@ -27,6 +30,7 @@ import time
 import torch
 
 from gankit.models import create_model
+from gankit.restore import restore_batches
 from gankit.training.config import load_config
 
 SPEED_PRESETS = {"fashion_sr2": 1.0, "fashion_denoise": 1.0, "mnist_inpaint": 1.0, "emoji_sr4": 5.0}
@@ -43,17 +47,25 @@ def preset_generator(preset: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
     return generator, generator.input_shape
 
 
-@torch.inference_mode()
-def restore_seconds(preset: str, num: int = 1000, repeats: int = 5, batch: int = 500) -> list[float]:
+def restore_seconds(preset: str, num: int = 1000, repeats: int = 5, layout: str = "restore") -> list[float]:
+    """Seconds per pass over ``num`` images: ``restore`` times :func:`gankit.restore.restore_batches` (what ``gankit
+    restore``, the pipeline and the studio run: batches of 64, channels-last, uint8 out); ``plain`` times bare forward
+    passes in batches of 500 in the default layout, for comparison."""
     generator, input_shape = preset_generator(preset)
     inputs = torch.rand(num, *input_shape) * 2 - 1
     if load_config(preset).model.options.get("mask_input"):
         inputs[:, -1] = (inputs[:, -1] > 0).float()
+
+    @torch.inference_mode()
+    def plain() -> None:
+        for i in range(0, num, 500):
+            generator(inputs[i:i + 500])
+
+    run = (lambda: restore_batches(generator, inputs)) if layout == "restore" else plain
     times = []
     for r in range(repeats + 1):
         start = time.perf_counter()
-        for i in range(0, num, batch):
-            generator(inputs[i:i + batch])
+        run()
         if r:  # the first pass warms up
             times.append(time.perf_counter() - start)
     return times
@@ -80,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch threads for the forward passes (default 2)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--layouts", action="store_true", help="also time plain forward passes in batches of 500")
     parser.add_argument("--train-cost", action="store_true", help="measure the CPU-seconds per training step instead")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -94,15 +107,21 @@ def main() -> None:
                 print(f"| {preset} | {kind} | {cost['cpu_s_per_step']:.3f} | {cost['steps']} | {cost['cpu_minutes']:.1f} |", flush=True)
     else:
         torch.set_num_threads(args.threads)
-        print(f"{args.threads} thread(s), float32, 1,000 images in memory, batches of 500, median of {args.repeats}")
-        print("| preset | input -> output | median s / 1,000 images | target | status |\n| --- | --- | ---: | ---: | --- |")
+        print(f"{args.threads} thread(s), float32, 1,000 images in memory, restore_batches, median of {args.repeats}")
+        plain_col = " plain batches of 500 (s) |" if args.layouts else ""
+        print(f"| preset | input -> output | median s / 1,000 images |{plain_col} target | status |")
+        print("| --- | --- | ---: |" + (" ---: |" if args.layouts else "") + " ---: | --- |")
         for preset, target in SPEED_PRESETS.items():
             times = restore_seconds(preset, repeats=args.repeats)
             median = statistics.median(times)
             generator, input_shape = preset_generator(preset)
             results[preset] = {"median_s": median, "times_s": times, "target_s": target, "threads": args.threads}
+            plain = ""
+            if args.layouts:
+                results[preset]["plain_median_s"] = statistics.median(restore_seconds(preset, repeats=args.repeats, layout="plain"))
+                plain = f" {results[preset]['plain_median_s']:.3f} |"
             io = f"{input_shape[-1]} -> {generator.img_shape[-1]} px"
-            print(f"| {preset} | {io} | {median:.3f} | {target:.0f} | {'met' if median < target else 'not met'} |", flush=True)
+            print(f"| {preset} | {io} | {median:.3f} |{plain} {target:.0f} | {'met' if median < target else 'not met'} |", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

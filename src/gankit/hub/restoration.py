@@ -12,7 +12,7 @@ from gankit.hub.pipeline import Pipeline, register_pipeline
 class RestorationPipeline(Pipeline):
     """An image-to-image generator (pix2pix, SRResNet): ``restore(images, mask=None)`` as ``gankit restore`` does it."""
 
-    def restore(self, images: torch.Tensor, mask: torch.Tensor | None = None, batch_size: int = 500) -> torch.Tensor:
+    def restore(self, images: torch.Tensor, mask: torch.Tensor | None = None, batch_size: int = 64) -> torch.Tensor:
         """Restore degraded images.
 
         Args:
