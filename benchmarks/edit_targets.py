@@ -70,7 +70,7 @@ def merge_json(path: str, seeds: dict[str, int], settings: dict) -> None:
     for name, figures in RECORD.items():
         slot = data.setdefault("results", {}).setdefault(name, {}).setdefault(str(seeds[name]), {})
         for figure, values in figures.items():
-            slot[figure] = {**values, **settings, "command": command}
+            slot[figure] = {**settings, **values, "command": command}
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=1) + "\n")
     tmp.replace(out)
@@ -146,6 +146,35 @@ def real_digits(run, name: str, evaluator, test, num: int, steps: int, search: i
     record(name, "real", num=num, steps=steps, read_as_original=round(share, 4), mean_psnr=round(mine, 2),
            search_num=search, search_psnr=round(searched, 2), seconds=round(seconds, 1))
     return result
+
+
+def real_features(run, name: str, test, num: int, steps: int, weight: float, scorer_seed: int) -> None:
+    """Figure 2 with the feature term: real test digits inverted with pixel L2 + ``weight`` x the squared distance of the
+    default evaluator's features, scored by the evaluator trained from ``scorer_seed`` (not the one inverted against)."""
+    from gankit.edit.features import EvaluatorFeatures
+    from gankit.evaluation.evaluator_training import evaluator_with_seed
+
+    inverted_against = load_evaluator("mnist")
+    scorer = evaluator_with_seed("mnist", scorer_seed)
+    if scorer.id == inverted_against.id:
+        raise SystemExit(f"--scorer-seed {scorer_seed} gives the evaluator the inversion uses; pick another seed")
+    images, labels = test.images[:num], test.labels[:num]
+    cond = labels if run.num_classes else None
+    start = time.perf_counter()
+    result = project(run, images, ProjectorConfig(steps=steps, feature_weight=weight), labels=cond, search=SEARCH_START,
+                     features=EvaluatorFeatures(inverted_against.net))
+    seconds = time.perf_counter() - start
+    share = float((scorer(result.images).probs.argmax(dim=1) == labels).double().mean())
+    self_share = float((inverted_against(result.images).probs.argmax(dim=1) == labels).double().mean())
+    mine = mean_psnr(psnr(result.images, images))
+    print(f"{name}: {num} real test digits x {steps} steps, pixel + {weight:g} x evaluator features ({seconds:.0f} s): "
+          f"read as the original {100 * share:.1f}% by evaluator {scorer.id[10:18]} (seed {scorer_seed}, accuracy "
+          f"{100 * scorer.accuracy:.1f}%; target >= 95%), {100 * self_share:.1f}% by the one inverted against; "
+          f"mean PSNR {mine:.2f} dB", flush=True)
+    record(name, "real_features", num=num, steps=steps, feature_weight=weight, read_as_original=round(share, 4),
+           read_as_original_self=round(self_share, 4), mean_psnr=round(mine, 2), seconds=round(seconds, 1),
+           evaluator=scorer.id.removeprefix("evaluator-")[:8], evaluator_accuracy=round(float(scorer.accuracy), 4),
+           features_from=inverted_against.id.removeprefix("evaluator-")[:8])
 
 
 def steps_to_reach(run, images, encoder, target: float, steps: int, cfg: dict, label: str) -> tuple[int | None, dict]:
@@ -267,8 +296,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--encoder-starts", default="0.03:0,0.01:0",
                         help="encoder start: other (peak rate:noise) settings to try beside the default 0.1:0.05")
+    parser.add_argument("--feature-weight", type=float, default=1.0, help="weight of the feature term of --only real_features")
+    parser.add_argument("--scorer-seed", type=int, default=1, help="seed of the evaluator that scores --only real_features")
     parser.add_argument("--strengths", default="1,2,3,4,5", help="direction strengths to try")
-    parser.add_argument("--only", action="append", default=[], help="known, real, encoder, speed, change, directions, directions_sphere (the edit keeps each code's norm), real_sphere")
+    parser.add_argument("--only", action="append", default=[], help="known, real, encoder, speed, change, directions, directions_sphere (the edit keeps each code's norm), real_sphere, real_features (only when named)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     want = (lambda part: not args.only or part in args.only)
@@ -286,6 +317,8 @@ def main() -> None:
             real_digits(run, name, evaluator, test, args.num, args.steps, args.search)
         if want("real_sphere"):
             real_digits(run, name, evaluator, test, args.num, args.steps, args.search, sphere=True)
+        if "real_features" in args.only:
+            real_features(run, name, test, args.num, args.steps, args.feature_weight, args.scorer_seed)
         if args.encoder and want("encoder"):
             starts = [tuple(float(v) for v in pair.split(":")) for pair in args.encoder_starts.split(",") if pair]
             encoder_speedup(run, name, args.encoder, test, args.steps, starts)
