@@ -109,3 +109,29 @@ def test_bad_options_are_one_line(options, message):
 def test_a_unet_too_deep_for_the_image_is_refused():
     with pytest.raises(ValueError, match="divisible by 8"):
         create_model("pix2pix", (1, 28, 28), 8, 0, depth=3)
+
+
+def test_channelwise_fc_is_one_linear_layer_per_channel_then_a_1x1_mix():
+    from gankit.models.pix2pix import ChannelwiseFC
+    torch.manual_seed(0)
+    layer = ChannelwiseFC(3, 2, 3)
+    x = torch.randn(4, 3, 2, 3)
+    per_channel = torch.stack([torch.nn.functional.linear(x[:, c].reshape(4, 6), layer.weight[c].T, layer.bias[c, 0])
+                               for c in range(3)], dim=1).reshape(4, 3, 2, 3)
+    mix = layer.mix.weight[:, :, 0, 0]  # (C_out, C_in)
+    expected = torch.einsum("oc,bchw->bohw", mix, per_channel) + layer.mix.bias.view(1, 3, 1, 1)
+    torch.testing.assert_close(layer(x), expected)
+
+
+def test_a_channel_fc_unet_inpaints_and_round_trips_through_export(tmp_path):
+    options = {"mask_input": True, "bottleneck": "channel_fc"}
+    pair = _pair("pix2pix", options, (1, 28, 28))
+    inputs = torch.cat([torch.rand(2, 1, 28, 28) * 2 - 1, torch.zeros(2, 1, 28, 28)], dim=1)
+    inputs[:, 0, 7:21, 7:21], inputs[:, 1, 7:21, 7:21] = 0, 1
+    export_generator(pair.generator.eval(), generator_spec("pix2pix", (1, 28, 28), 8, 0, {**TINY, **options}), tmp_path)
+    loaded, _ = load_generator(tmp_path)
+    with torch.no_grad():
+        out = pair.generator(inputs)
+        torch.testing.assert_close(loaded(inputs), out, rtol=0, atol=0)
+    assert torch.equal(out[:, :, :7], inputs[:, :1, :7])  # known rows kept
+    assert sum(p.numel() for p in pair.generator.bottleneck.parameters()) == 16 * 49 * 49 + 16 * 49 + 16 * 16 + 16

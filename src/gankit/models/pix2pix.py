@@ -81,12 +81,30 @@ class RestorationGenerator(nn.Module):
         return out
 
 
+class ChannelwiseFC(nn.Module):
+    """The channel-wise fully connected layer of context encoders (Pathak et al., CVPR 2016, Sec. 3.1): each channel's
+    h x w map goes through its own fully connected layer, so every position sees the whole map (a 3x3 convolution
+    sees its neighbours only), then a 1x1 convolution mixes the channels. C * (hw)^2 weights instead of C^2 * (hw)^2."""
+
+    def __init__(self, channels: int, h: int, w: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(channels, h * w, h * w) / (h * w) ** 0.5)
+        self.bias = nn.Parameter(torch.zeros(channels, 1, h * w))
+        self.mix = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        y = torch.matmul(x.reshape(b, c, h * w).transpose(0, 1), self.weight) + self.bias  # (C, B, hw)
+        return self.mix(y.transpose(0, 1).reshape(b, c, h, w))  # (B, C, h, w)
+
+
 class UNetGenerator(RestorationGenerator):
-    """The pix2pix U-Net: a 3x3 stem, ``depth`` 4x4 stride-2 convolutions down (width doubling, at most 8x), a 3x3
-    bottleneck, and as many 4x4 transposed convolutions up, each concatenated with its mirror's features."""
+    """The pix2pix U-Net: a 3x3 stem, ``depth`` 4x4 stride-2 convolutions down (width doubling, at most 8x), a
+    bottleneck (a 3x3 convolution, or the channel-wise fully connected layer of context encoders), and as many 4x4
+    transposed convolutions up, each concatenated with its mirror's features."""
 
     def __init__(self, img_shape: tuple[int, int, int], scale: int, mask_input: bool, residual: bool, width: int,
-                 depth: int, norm: str, dropout: float) -> None:
+                 depth: int, norm: str, dropout: float, bottleneck: str = "conv") -> None:
         super().__init__(img_shape, scale, mask_input, residual)
         c, h, w = self.img_shape
         if h % 2**depth or w % 2**depth:
@@ -96,7 +114,11 @@ class UNetGenerator(RestorationGenerator):
         self.down = nn.ModuleList(
             nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 4, 2, 1, bias=norm == "none"), _norm(norm, widths[i + 1]), nn.LeakyReLU(0.2))
             for i in range(depth))
-        self.bottleneck = nn.Sequential(nn.Conv2d(widths[-1], widths[-1], 3, 1, 1), nn.ReLU())
+        if bottleneck == "channel_fc":
+            middle: nn.Module = ChannelwiseFC(widths[-1], h // 2**depth, w // 2**depth)
+        else:
+            middle = nn.Conv2d(widths[-1], widths[-1], 3, 1, 1)
+        self.bottleneck = nn.Sequential(middle, nn.ReLU())
         self.up = nn.ModuleList(
             nn.Sequential(nn.ConvTranspose2d(2 * widths[i + 1], widths[i], 4, 2, 1, bias=norm == "none"), _norm(norm, widths[i]),
                           nn.Dropout(dropout) if dropout > 0 else nn.Identity(), nn.ReLU())
@@ -220,6 +242,10 @@ class Pix2PixOptions(RestorationOptions):
     """Stride-2 levels of the U-Net; the image sides must be divisible by 2^depth (2 for 28 px, up to 4 for 64 px)."""
     dropout: float = option(0.0, min=0.0, max=0.9)
     """Dropout in the U-Net's up path (pix2pix uses 0.5 as its noise; 0 makes G deterministic)."""
+    bottleneck: str = option("conv", choices=("conv", "channel_fc"))
+    """The U-Net's innermost layer: ``conv`` (3x3) or ``channel_fc``, the channel-wise fully connected layer of context
+    encoders (Pathak et al. 2016), through which every position of the innermost map sees all of it: for inpainting,
+    where the middle of a hole is far from the known pixels."""
 
 
 @dataclass(frozen=True)
@@ -250,7 +276,7 @@ def pix2pix(img_shape: tuple[int, int, int], latent_dim: int, num_classes: int, 
     """U-Net generator and conditional PatchGAN (Isola et al. 2017); ``latent_dim`` is unused (G takes no noise)."""
     o = options
     _check("pix2pix", img_shape, num_classes, o)
-    generator = UNetGenerator(img_shape, o.scale, o.mask_input, o.residual, o.g_width, o.depth, o.g_norm, o.dropout)
+    generator = UNetGenerator(img_shape, o.scale, o.mask_input, o.residual, o.g_width, o.depth, o.g_norm, o.dropout, o.bottleneck)
     return GANPair(generator, _discriminator(img_shape, o))
 
 
