@@ -170,6 +170,8 @@ def render_results(presets: dict[str, Any]) -> str:
     for key, ev in presets["evaluators"].items():
         rows.append([f"`{key}`", ev["name"], ev["build"], ev["accuracy"], ev["floor"], "yes" if ev["current"] else "no"])
     lines += table(["key", "evaluator", "built by", "accuracy", "floor", "built by a fresh clone"], rows) + [""]
+    notes = [f"- {ev['name']}: {ev['note']}" for ev in presets["evaluators"].values() if ev["current"] and ev.get("note")]
+    lines += notes + ([""] if notes else [])
     lines += ["Presets: " + ", ".join(f"[`{p['preset']}`](#{p['preset']})" for p in presets["presets"]) + ".", ""]
     for preset in presets["presets"]:
         lines += render_preset(preset, presets["evaluators"])
