@@ -122,7 +122,7 @@ CHANGES = {
     "vae": ((1, 28, 28), 0, {"g_width": 4, "d_width": 4}, {"g_width": (8, {}), "d_width": (8, {}), "norm": ("none", {})}),
     "pix2pix": ((1, 32, 32), 0, {"g_width": 4, "d_width": 4}, {"scale": (2, {}), "mask_input": (True, {}), "residual": (False, {}), "g_width": (8, {}),
                                    "g_norm": ("batch", {}), "d_width": (8, {}), "d_layers": (1, {}), "spectral_norm": (False, {}),
-                                   "depth": (3, {}), "dropout": (0.5, {})}),
+                                   "depth": (3, {}), "dropout": (0.5, {}), "bottleneck": ("channel_fc", {})}),
     "srresnet": ((1, 32, 32), 0, {"g_width": 4, "d_width": 4}, {"scale": (2, {}), "mask_input": (True, {}), "residual": (False, {}), "g_width": (8, {}),
                                    "g_norm": ("batch", {}), "d_width": (8, {}), "d_layers": (1, {}), "spectral_norm": (False, {}),
                                     "blocks": (2, {})}),
