@@ -16,15 +16,13 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 
 import torch
-from torch.nn import functional as F
 
 from gankit.data import DatasetSpec
-from gankit.evaluation.evaluator_training import _shift
-from gankit.metrics.evaluator import EvaluatorConfig, EvaluatorNet, auto_epochs
+from gankit.evaluation.evaluator_training import fit_evaluator_net
+from gankit.metrics.evaluator import EvaluatorConfig, auto_epochs
 from gankit.restore.degrade import centre_mask
 
 
@@ -38,27 +36,9 @@ def accuracy(dataset: str, masked: bool, seed: int) -> float:
     """Test accuracy of the evaluator's network trained with its recipe from ``seed``, on masked or clean images."""
     spec = DatasetSpec.of(dataset)
     train, test = spec.load("train"), spec.load("test")
-    cfg = EvaluatorConfig(seed=seed)
+    cfg = EvaluatorConfig(seed=seed, epochs=auto_epochs(len(train)))
     degrade = masked_images if masked else (lambda x: x)
-    torch.manual_seed(seed)
-    net = EvaluatorNet(train.img_shape, train.num_classes, cfg.channels, cfg.feature_dim, cfg.dropout)
-    epochs = auto_epochs(len(train))
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=epochs * steps_per_epoch, pct_start=0.15)
-    gen = torch.Generator().manual_seed(seed)
-    net.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(train), generator=gen)
-        for step in range(steps_per_epoch):
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = degrade(_shift(train.batch(idx), cfg.shift, gen))
-            loss = F.cross_entropy(net(x), train.labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-    net.eval()
+    net = fit_evaluator_net(train, cfg, transform=degrade).eval()
     correct = 0
     with torch.inference_mode():
         for start in range(0, len(test), 500):

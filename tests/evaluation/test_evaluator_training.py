@@ -75,3 +75,22 @@ def test_stacked_mnist_is_scored_by_the_mnist_evaluator_and_epochs_follow_the_da
     assert [auto_epochs(n) for n in (60_000, 20_000, 2_048, 70)] == [8, 8, 30, 30]  # ceil(160000 / n), within 8..30
     with pytest.raises(ConfigError, match="a domain evaluator needs labelled images"):
         evaluator_training.train_evaluator("ring", cfg=TINY)
+
+
+def test_fit_evaluator_net_feeds_the_network_through_the_transform():
+    """A transform that blanks every batch gives the first convolution zero gradients, so Adam never moves it and only
+    AdamW's decoupled weight decay scales it: it stays parallel to its seeded initialisation. Without the transform it
+    turns away from it."""
+    from gankit.evaluation.evaluator_training import fit_evaluator_net
+    from gankit.metrics.evaluator import EvaluatorNet
+    train = DatasetSpec.of("squares").load("train")
+    torch.manual_seed(TINY.seed)
+    init = EvaluatorNet(train.img_shape, train.num_classes, TINY.channels, TINY.feature_dim, TINY.dropout).conv[0].weight.detach().flatten()
+
+    def cosine(net):
+        return torch.nn.functional.cosine_similarity(net.conv[0].weight.detach().flatten(), init, dim=0).item()
+
+    blank = fit_evaluator_net(train, TINY, transform=torch.zeros_like)
+    assert blank.conv[0].weight.norm() < init.norm()  # the decay did act
+    assert cosine(blank) == pytest.approx(1.0, abs=1e-6)
+    assert cosine(fit_evaluator_net(train, TINY)) < 0.99

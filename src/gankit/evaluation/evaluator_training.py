@@ -13,12 +13,13 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 
 import torch
 from torch.nn import functional as F
 
 import gankit
-from gankit.data import DatasetSpec
+from gankit.data import DatasetSpec, ImageDataset
 from gankit.errors import ConfigError
 from gankit.metrics.evaluator import (
     ARCH_VERSION,
@@ -54,6 +55,40 @@ def _shift(images: torch.Tensor, shift: int, gen: torch.Generator) -> torch.Tens
     return out.permute(0, 3, 1, 2).contiguous()
 
 
+def fit_evaluator_net(train: ImageDataset, cfg: EvaluatorConfig, transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                      progress_name: str | None = None) -> EvaluatorNet:
+    """An :class:`EvaluatorNet` trained on ``train`` with the recipe ``cfg`` (``cfg.epochs`` set), seeded from
+    ``cfg.seed``, in train mode. ``transform`` maps each augmented batch (B, C, H, W) before the network sees it (a
+    degradation, for a classifier of degraded images); ``progress_name`` logs each epoch under that name."""
+    torch.manual_seed(cfg.seed)
+    net = EvaluatorNet(train.img_shape, train.num_classes, cfg.channels, cfg.feature_dim, cfg.dropout)
+    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
+    total = cfg.epochs * steps_per_epoch
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.15)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    started = time.perf_counter()
+    net.train()
+    for epoch in range(cfg.epochs):
+        order = torch.randperm(len(train), generator=gen)
+        running = 0.0
+        for step in range(steps_per_epoch):
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            x = _shift(train.batch(idx), cfg.shift, gen)
+            if transform is not None:
+                x = transform(x)
+            loss = F.cross_entropy(net(x), train.labels[idx], label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+            running += loss.item()
+        if progress_name:
+            log.info("evaluator %s: epoch %d/%d, loss %.4f (%.0f s)", progress_name, epoch + 1, cfg.epochs, running / steps_per_epoch,
+                     time.perf_counter() - started)
+    return net
+
+
 def train_evaluator(dataset: DatasetSpec | str, data_dir: str | os.PathLike | None = None, cfg: EvaluatorConfig = EvaluatorConfig(),
                     progress: bool = False) -> DomainEvaluator:
     """Train the domain evaluator of ``dataset`` on its train split and measure it on its test split.
@@ -74,32 +109,10 @@ def _train_evaluator(spec: DatasetSpec, cfg: EvaluatorConfig, progress: bool) ->
     train, test = spec.load("train"), spec.load("test")
     if train.images.ndim != 4 or train.labels is None or train.num_classes < 2:
         raise ConfigError(f"--dataset {dataset}: a domain evaluator needs labelled images; {dataset!r} has none")
-    torch.manual_seed(cfg.seed)
-    net = EvaluatorNet(train.img_shape, train.num_classes, cfg.channels, cfg.feature_dim, cfg.dropout)
     if cfg.epochs is None:
         cfg = dataclasses.replace(cfg, epochs=auto_epochs(len(train)))
-    steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
-    total = cfg.epochs * steps_per_epoch
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.15)
-    gen = torch.Generator().manual_seed(cfg.seed)
     started = time.perf_counter()
-    net.train()
-    for epoch in range(cfg.epochs):
-        order = torch.randperm(len(train), generator=gen)
-        running = 0.0
-        for step in range(steps_per_epoch):
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = _shift(train.batch(idx), cfg.shift, gen)
-            loss = F.cross_entropy(net(x), train.labels[idx], label_smoothing=cfg.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            schedule.step()
-            running += loss.item()
-        if progress:
-            log.info("evaluator %s: epoch %d/%d, loss %.4f (%.0f s)", dataset, epoch + 1, cfg.epochs, running / steps_per_epoch,
-                     time.perf_counter() - started)
+    net = fit_evaluator_net(train, cfg, progress_name=dataset if progress else None)
     key = evaluator_key(train, cfg)
     meta = {
         "dataset": dataset,
